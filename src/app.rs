@@ -1,0 +1,196 @@
+//! The commands, wired onto the pipeline: source → facts → engine → report
+//! → output. Errors become exit codes here and nowhere else.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use clap::{CommandFactory, FromArgMatches};
+
+use crate::cli::{CategoryArg, CheckArgs, Cli, Command, FailOnArg, Output, RulesCommand};
+use crate::engine::{self, Engine};
+use crate::error::{Error, Result};
+use crate::report::finding::Category;
+use crate::report::{self, Collection, FailOn, Filter, Report, Skipped, Source};
+use crate::source::snapshot;
+
+/// Runs pxdoctor as `invoked_as` ("pxdoctor" or "kubectl pxdoctor") and
+/// returns the process exit code.
+pub fn main(invoked_as: &str) -> u8 {
+    let command = Cli::command().bin_name(invoked_as);
+    let matches = match command.try_get_matches() {
+        Ok(matches) => matches,
+        Err(error) => {
+            let code = if error.use_stderr() { 2 } else { 0 };
+            let _ = error.print();
+            return code;
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return 2;
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("{invoked_as}: error: {error}");
+            error.exit_code()
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Check(args) => check(&args),
+        Command::Rules { command } => rules(command),
+        Command::Version => {
+            println!("pxdoctor {}", env!("CARGO_PKG_VERSION"));
+            Ok(0)
+        }
+    }
+}
+
+fn check(args: &CheckArgs) -> Result<u8> {
+    let engine = Engine::new(engine::load_rules(&args.rules, true)?);
+    let Some(path) = &args.snapshot else {
+        return Err(Error::Usage(
+            "reading a live cluster is not built yet: pass --snapshot PATH (a directory of \
+             `kubectl get -o json` output, a `kubectl cluster-info dump` directory, or a .tar.gz)"
+                .into(),
+        ));
+    };
+    let mut inventory = snapshot::load(path)?;
+    let mut namespaces: BTreeSet<String> = inventory
+        .pods
+        .iter()
+        .map(|pod| pod.namespace.clone())
+        .chain(inventory.events.iter().map(|e| e.namespace.clone()))
+        .filter(|ns| !ns.is_empty())
+        .collect();
+    if let Some(namespace) = &args.namespace {
+        namespaces = BTreeSet::from([namespace.clone()]);
+        inventory.retain_namespaces(&namespaces);
+    }
+    let skipped = [("Pod", "pods"), ("Event", "events"), ("Node", "nodes")]
+        .into_iter()
+        .filter(|(kind, _)| !inventory.kinds_seen.contains(*kind))
+        .map(|(_, resource)| Skipped {
+            resource: resource.into(),
+            reason: format!("no {resource} in the snapshot; checks that need them could not run"),
+        })
+        .collect();
+    let now = inventory.newest.unwrap_or_else(jiff::Timestamp::now);
+    let facts = inventory.correlate(now);
+    let findings = engine.evaluate(&facts);
+    let filter = Filter {
+        only: args.only.iter().map(|c| category(*c)).collect(),
+        runs: args.runs.clone(),
+    };
+    let source = Source {
+        kind: "snapshot".into(),
+        path: Some(path.display().to_string()),
+        context: None,
+        namespaces: namespaces.into_iter().collect(),
+    };
+    let collection = Collection {
+        skipped,
+        errors: Vec::new(),
+    };
+    let report = Report::build(source, findings, facts.runs.len(), &filter, collection);
+    let mut stdout = std::io::stdout().lock();
+    for output in &args.output {
+        let text = match output {
+            Output::Table => report::table::render(&report),
+            Output::Json => report::json::render(&report),
+        };
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = stdout.write_all(text.as_bytes());
+    }
+    Ok(fail_on(args.fail_on).exit_code(&report))
+}
+
+fn fail_on(arg: FailOnArg) -> FailOn {
+    match arg {
+        FailOnArg::Error => FailOn::Error,
+        FailOnArg::Warning => FailOn::Warning,
+        FailOnArg::Info => FailOn::Info,
+        FailOnArg::Never => FailOn::Never,
+    }
+}
+
+fn category(arg: CategoryArg) -> Category {
+    match arg {
+        CategoryArg::Pending => Category::Pending,
+        CategoryArg::Mount => Category::Mount,
+        CategoryArg::Auth => Category::Auth,
+        CategoryArg::Artifacts => Category::Artifacts,
+        CategoryArg::Runtime => Category::Runtime,
+        CategoryArg::Node => Category::Node,
+        CategoryArg::Quota => Category::Quota,
+        CategoryArg::Platform => Category::Platform,
+        CategoryArg::Dag => Category::Dag,
+        CategoryArg::Collection => Category::Collection,
+    }
+}
+
+fn rules(command: RulesCommand) -> Result<u8> {
+    match command {
+        RulesCommand::List { rules } => {
+            let engine = Engine::new(engine::load_rules(&rules, true)?);
+            let mut table = comfy_table::Table::new();
+            table
+                .load_style(comfy_table::presets::NOTHING)
+                .set_header(vec!["ID", "CATEGORY", "SEVERITY", "FACT", "FILE"]);
+            for rule in &engine.rules {
+                table.add_row(vec![
+                    rule.id.clone(),
+                    rule.category.to_string(),
+                    rule.severity.to_string(),
+                    rule.fact.name().to_string(),
+                    rule.path.display().to_string(),
+                ]);
+            }
+            println!("{table}");
+            Ok(0)
+        }
+        RulesCommand::Explain { id, rules } => {
+            let engine = Engine::new(engine::load_rules(&rules, true)?);
+            let Some(rule) = engine.rule(&id) else {
+                let similar: Vec<&str> = engine
+                    .rules
+                    .iter()
+                    .map(|r| r.id.as_str())
+                    .filter(|known| known.eq_ignore_ascii_case(&id) || known.starts_with(&id[..id.len().min(8)]))
+                    .collect();
+                return Err(Error::Usage(format!(
+                    "no rule `{id}`{}; `pxdoctor rules list` shows them all",
+                    if similar.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (similar: {})", similar.join(", "))
+                    }
+                )));
+            };
+            println!("# {}\n{}", rule.path.display(), rule.source.trim_end());
+            Ok(0)
+        }
+        RulesCommand::Test { dirs } => {
+            let engine = Engine::new(engine::load_rules(&dirs, true)?);
+            let from_dirs = |rule: &engine::Rule| {
+                if dirs.is_empty() {
+                    rule.path.starts_with("rules")
+                } else {
+                    dirs.iter().any(|dir| rule.path.starts_with(dir))
+                }
+            };
+            let (ran, failures) = engine::examples::run(&engine, from_dirs);
+            for failure in &failures {
+                println!("FAIL {failure}");
+            }
+            println!("{} passed, {} failed", ran - failures.len(), failures.len());
+            Ok(if failures.is_empty() { 0 } else { 1 })
+        }
+    }
+}

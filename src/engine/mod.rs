@@ -1,0 +1,314 @@
+//! The rule engine: rules loaded once, regexes of one fact kind compiled
+//! into one `RegexSet` per field (so cost does not grow with the number of
+//! rules), and a pure evaluation: facts in, findings out, no I/O.
+
+pub mod examples;
+pub mod fold;
+pub mod matcher;
+pub mod rule;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use regex::RegexSet;
+
+use crate::error::{Error, Position, Problem, Result};
+use crate::facts::{Fact, FactKind, Facts, FieldSource, Value};
+use crate::report::finding::{Finding, FoldPart};
+
+use matcher::Matcher;
+pub use rule::Rule;
+
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+}
+
+/// Loads the built-in rules plus every `*.yaml` under each of `dirs`.
+pub fn load_rules(dirs: &[PathBuf], include_builtin: bool) -> Result<Vec<Rule>> {
+    let mut problems = Vec::new();
+    let mut rules = Vec::new();
+    if include_builtin {
+        for (path, text) in builtin::BUILTIN {
+            rules.extend(rule::parse(Path::new(path), text, &mut problems));
+        }
+    }
+    for dir in dirs {
+        let mut files = Vec::new();
+        if !dir.is_dir() {
+            return Err(Error::Usage(format!(
+                "--rules {}: not a directory of rule files",
+                dir.display()
+            )));
+        }
+        rule_files(dir, &mut files);
+        for file in files {
+            match std::fs::read_to_string(&file) {
+                Ok(text) => rules.extend(rule::parse(&file, &text, &mut problems)),
+                Err(error) => problems.push(Problem {
+                    position: Position::file(&file),
+                    message: format!("cannot read: {error}"),
+                }),
+            }
+        }
+    }
+    rule::check_unique_ids(&rules, &mut problems);
+    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    if problems.is_empty() {
+        Ok(rules)
+    } else {
+        problems.sort_by(|a, b| {
+            (&a.position.path, a.position.line, a.position.column).cmp(&(&b.position.path, b.position.line, b.position.column))
+        });
+        Err(Error::Input(problems))
+    }
+}
+
+fn rule_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            rule_files(&path, files);
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            files.push(path);
+        }
+    }
+}
+
+/// Where one rule's regex sits in its kind's sets.
+#[derive(Clone, Copy)]
+struct Slot {
+    set: usize,
+    pattern: usize,
+}
+
+/// Everything needed to evaluate the rules of one fact kind.
+struct KindPlan {
+    kind: FactKind,
+    rules: Vec<usize>,
+    /// Distinct fields the rules read, fetched once per fact.
+    fields: Vec<String>,
+    /// One RegexSet per field that has regex matchers, by index in `fields`.
+    sets: Vec<(usize, RegexSet)>,
+    /// For rules[i], matcher j: its regex's slot, if it is a regex.
+    slots: Vec<Vec<Option<Slot>>>,
+    /// For rules[i], matcher j: its field's index in `fields`.
+    field_of: Vec<Vec<usize>>,
+}
+
+pub struct Engine {
+    pub rules: Vec<Rule>,
+    plans: Vec<KindPlan>,
+}
+
+/// A rule that matched, with what its regexes captured.
+pub struct Match {
+    pub rule: usize,
+    pub captures: BTreeMap<String, String>,
+}
+
+impl Engine {
+    pub fn new(rules: Vec<Rule>) -> Engine {
+        let plans = FactKind::ALL
+            .into_iter()
+            .map(|kind| plan(kind, &rules))
+            .filter(|plan| !plan.rules.is_empty())
+            .collect();
+        Engine { rules, plans }
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|rule| rule.id == id)
+    }
+
+    /// Every finding the facts give, unsorted and unfolded.
+    pub fn evaluate(&self, facts: &Facts) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for plan in &self.plans {
+            facts.for_each(plan.kind, |fact| {
+                for found in self.matches(plan, fact) {
+                    findings.push(self.finding(&self.rules[found.rule], fact, &found.captures));
+                }
+            });
+        }
+        findings
+    }
+
+    /// The rules of `kind` that match `source`, fallbacks included.
+    pub fn matches_of(&self, kind: FactKind, source: &dyn FieldSource) -> Vec<Match> {
+        match self.plans.iter().find(|plan| plan.kind == kind) {
+            Some(plan) => self.matches(plan, source),
+            None => Vec::new(),
+        }
+    }
+
+    fn matches(&self, plan: &KindPlan, source: &dyn FieldSource) -> Vec<Match> {
+        let values: Vec<Option<Value<'_>>> = plan.fields.iter().map(|f| source.field(f)).collect();
+        let hits: Vec<Option<regex::SetMatches>> = plan
+            .sets
+            .iter()
+            .map(|(field, set)| values[*field].as_ref().map(|v| set.matches(&v.as_text())))
+            .collect();
+        let passes = |i: usize| {
+            let rule = &self.rules[plan.rules[i]];
+            rule.matchers.iter().enumerate().all(|(j, (_, matcher))| {
+                let value = values[plan.field_of[i][j]].as_ref();
+                match plan.slots[i][j] {
+                    Some(slot) => hits[slot.set].as_ref().is_some_and(|h| h.matched(slot.pattern)),
+                    None => matcher.test(value),
+                }
+            })
+        };
+        let mut matched: Vec<usize> = (0..plan.rules.len())
+            .filter(|&i| !self.rules[plan.rules[i]].fallback && passes(i))
+            .collect();
+        let fallbacks: Vec<usize> = (0..plan.rules.len())
+            .filter(|&i| {
+                let rule = &self.rules[plan.rules[i]];
+                rule.fallback
+                    && !matched.iter().any(|&m| {
+                        self.rules[plan.rules[m]].fold.map(|g| g.name) == rule.fold.map(|g| g.name)
+                    })
+                    && passes(i)
+            })
+            .collect();
+        matched.extend(fallbacks);
+        matched
+            .into_iter()
+            .map(|i| {
+                let rule = &self.rules[plan.rules[i]];
+                let mut captures = BTreeMap::new();
+                for (j, (_, matcher)) in rule.matchers.iter().enumerate() {
+                    if let (Matcher::Regex(regex), Some(value)) = (matcher, &values[plan.field_of[i][j]]) {
+                        let text = value.as_text();
+                        if let Some(found) = regex.captures(&text) {
+                            for name in regex.capture_names().flatten() {
+                                if let Some(m) = found.name(name) {
+                                    captures.insert(name.to_string(), m.as_str().to_string());
+                                }
+                            }
+                        }
+                    }
+                }
+                Match {
+                    rule: plan.rules[i],
+                    captures,
+                }
+            })
+            .collect()
+    }
+
+    fn finding(&self, rule: &Rule, fact: &dyn Fact, captures: &BTreeMap<String, String>) -> Finding {
+        let lookup = |name: &str| {
+            captures
+                .get(name)
+                .cloned()
+                .or_else(|| fact.field(name).map(|v| v.as_text().into_owned()))
+        };
+        let phrase = rule.explain.render(&lookup);
+        let fold = rule.fold.map(|group| {
+            let header = template::Template::parse(group.header)
+                .expect("built-in fold headers parse")
+                .render(&lookup);
+            FoldPart {
+                group: group.name.to_string(),
+                header,
+                phrase: phrase.clone(),
+                weight: fact
+                    .field("nodes")
+                    .and_then(|v| v.as_number())
+                    .map_or(0, |n| n as u64),
+            }
+        });
+        let explanation = match &fold {
+            Some(part) => format!("{}: {}.", part.header, part.phrase),
+            None => phrase,
+        };
+        Finding {
+            rule: rule.id.clone(),
+            title: rule.title.render(&lookup),
+            category: rule.category,
+            severity: rule.severity,
+            subject: fact.subject(),
+            explanation,
+            remediation: rule.remediation.render(&lookup),
+            evidence: fact.evidence(),
+            docs: rule.docs.clone(),
+            causes: Vec::new(),
+            fold,
+        }
+    }
+}
+
+fn plan(kind: FactKind, rules: &[Rule]) -> KindPlan {
+    let members: Vec<usize> = (0..rules.len()).filter(|&i| rules[i].fact == kind).collect();
+    let mut fields: Vec<String> = Vec::new();
+    let mut patterns: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut slots = Vec::new();
+    let mut field_of = Vec::new();
+    for &r in &members {
+        let mut rule_slots = Vec::new();
+        let mut rule_fields = Vec::new();
+        for (field, matcher) in &rules[r].matchers {
+            let f = match fields.iter().position(|known| known == field) {
+                Some(f) => f,
+                None => {
+                    fields.push(field.clone());
+                    fields.len() - 1
+                }
+            };
+            rule_fields.push(f);
+            rule_slots.push(match matcher {
+                Matcher::Regex(regex) => {
+                    let list = patterns.entry(f).or_default();
+                    list.push(regex.as_str().to_string());
+                    Some(Slot {
+                        set: f,
+                        pattern: list.len() - 1,
+                    })
+                }
+                _ => None,
+            });
+        }
+        slots.push(rule_slots);
+        field_of.push(rule_fields);
+    }
+    // Slots were keyed by field index; renumber them to set positions.
+    let set_index: BTreeMap<usize, usize> = patterns.keys().enumerate().map(|(i, f)| (*f, i)).collect();
+    for rule_slots in &mut slots {
+        for slot in rule_slots.iter_mut().flatten() {
+            slot.set = set_index[&slot.set];
+        }
+    }
+    let mut sets = Vec::new();
+    for (position, (field, list)) in patterns.into_iter().enumerate() {
+        match RegexSet::new(list) {
+            Ok(set) => sets.push((field, set)),
+            // Too big to combine: those regexes are tested one by one.
+            Err(_) => {
+                for slot in slots.iter_mut().flatten() {
+                    if slot.is_some_and(|s| s.set == position) {
+                        *slot = None;
+                    }
+                }
+            }
+        }
+    }
+    // Sets that failed left gaps; renumber the slots to the kept sets.
+    let kept: Vec<usize> = sets.iter().map(|(field, _)| set_index[field]).collect();
+    for slot in slots.iter_mut().flatten().flatten() {
+        slot.set = kept.iter().position(|&p| p == slot.set).expect("kept set");
+    }
+    KindPlan {
+        kind,
+        rules: members,
+        fields,
+        sets,
+        slots,
+        field_of,
+    }
+}

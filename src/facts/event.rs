@@ -1,0 +1,150 @@
+//! Event facts from both Event APIs (core/v1 as kubectl prints it, and
+//! events.k8s.io/v1), reduced to what explains a pod: reason, message, count,
+//! when it was last seen, and the object it is about.
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Event as CoreEvent;
+use k8s_openapi::api::events::v1::Event as NewEvent;
+
+use super::subject::{Evidence, RunRef, Subject};
+use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
+use super::Fact;
+
+#[derive(Debug, Clone)]
+pub struct EventFact {
+    pub namespace: String,
+    pub involved_kind: String,
+    pub involved_name: String,
+    pub reason: String,
+    pub message: String,
+    pub type_: String,
+    pub count: u64,
+    pub last_seen: Option<Timestamp>,
+    pub source: String,
+    /// Set when facts are correlated: the run of the involved pod.
+    pub run: Option<RunRef>,
+}
+
+pub const FIELDS: &[FieldSpec] = &[
+    field("namespace", Text, "namespace of the event"),
+    field("involved_kind", Text, "kind of the object the event is about"),
+    field("involved_name", Text, "name of the object the event is about"),
+    field("reason", Text, "FailedScheduling, FailedMount, BackOff, ..."),
+    field("message", Text, "the event's message, as kubectl shows it"),
+    field("type", Text, "Normal or Warning"),
+    field("count", Number, "how many times it was seen"),
+    field("source", Text, "the component that reported it"),
+    field("subject", Text, "the run (or object) as people name it"),
+];
+
+impl EventFact {
+    pub fn from_core(event: CoreEvent) -> EventFact {
+        let involved = event.involved_object;
+        let last_seen = event
+            .series
+            .as_ref()
+            .and_then(|series| series.last_observed_time.as_ref().map(|t| t.0))
+            .or(event.last_timestamp.as_ref().map(|t| t.0))
+            .or(event.event_time.as_ref().map(|t| t.0))
+            .or(event.first_timestamp.as_ref().map(|t| t.0))
+            .or(event.metadata.creation_timestamp.as_ref().map(|t| t.0));
+        let count = event
+            .series
+            .as_ref()
+            .and_then(|series| series.count)
+            .or(event.count)
+            .unwrap_or(1)
+            .max(1) as u64;
+        EventFact {
+            namespace: involved
+                .namespace
+                .or(event.metadata.namespace)
+                .unwrap_or_default(),
+            involved_kind: involved.kind.unwrap_or_default(),
+            involved_name: involved.name.unwrap_or_default(),
+            reason: event.reason.unwrap_or_default(),
+            message: event.message.unwrap_or_default().trim().to_string(),
+            type_: event.type_.unwrap_or_else(|| "Normal".into()),
+            count,
+            last_seen,
+            source: event
+                .source
+                .and_then(|source| source.component)
+                .or(event.reporting_component)
+                .unwrap_or_default(),
+            run: None,
+        }
+    }
+
+    pub fn from_events_v1(event: NewEvent) -> EventFact {
+        let regarding = event.regarding.unwrap_or_default();
+        let last_seen = event
+            .series
+            .as_ref()
+            .map(|series| series.last_observed_time.0)
+            .or(event.deprecated_last_timestamp.as_ref().map(|t| t.0))
+            .or(event.event_time.as_ref().map(|t| t.0));
+        let count = event
+            .series
+            .as_ref()
+            .map(|series| series.count)
+            .or(event.deprecated_count)
+            .unwrap_or(1)
+            .max(1) as u64;
+        EventFact {
+            namespace: regarding
+                .namespace
+                .or(event.metadata.namespace)
+                .unwrap_or_default(),
+            involved_kind: regarding.kind.unwrap_or_default(),
+            involved_name: regarding.name.unwrap_or_default(),
+            reason: event.reason.unwrap_or_default(),
+            message: event.note.unwrap_or_default().trim().to_string(),
+            type_: event.type_.unwrap_or_else(|| "Normal".into()),
+            count,
+            last_seen,
+            source: event.reporting_controller.unwrap_or_default(),
+            run: None,
+        }
+    }
+
+    pub fn evidence(&self) -> Evidence {
+        Evidence::new("Event")
+            .reason(self.reason.clone())
+            .message(self.message.clone())
+            .count(Some(self.count))
+            .last_seen(self.last_seen.map(|t| t.to_string()))
+    }
+}
+
+impl FieldSource for EventFact {
+    fn field(&self, name: &str) -> Option<Value<'_>> {
+        match name {
+            "namespace" => Some(text(&self.namespace)),
+            "involved_kind" => Some(text(&self.involved_kind)),
+            "involved_name" => Some(text(&self.involved_name)),
+            "reason" => Some(text(&self.reason)),
+            "message" => Some(text(&self.message)),
+            "type" => Some(text(&self.type_)),
+            "count" => Some(num(self.count as f64)),
+            "source" => Some(text(&self.source)),
+            "subject" => Some(text(Fact::subject(self).label())),
+            _ => None,
+        }
+    }
+}
+
+impl Fact for EventFact {
+    fn subject(&self) -> Subject {
+        Subject {
+            kind: self.involved_kind.clone(),
+            namespace: (!self.namespace.is_empty()).then(|| self.namespace.clone()),
+            name: self.involved_name.clone(),
+            run: self.run.clone(),
+        }
+    }
+
+    fn evidence(&self) -> Vec<Evidence> {
+        vec![EventFact::evidence(self)]
+    }
+}

@@ -1,0 +1,89 @@
+//! The fact kinds rules can name, with their fields and how a rule example
+//! of each kind becomes something to match.
+
+use std::collections::BTreeMap;
+
+use super::value::{FieldSource, FieldSpec, Value};
+use super::{event, log, node, pod, scheduling};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FactKind {
+    Pod,
+    Event,
+    NodeCondition,
+    SchedulingReason,
+    LogLine,
+}
+
+impl FactKind {
+    pub const ALL: [FactKind; 5] = [
+        FactKind::Pod,
+        FactKind::Event,
+        FactKind::NodeCondition,
+        FactKind::SchedulingReason,
+        FactKind::LogLine,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FactKind::Pod => "pod",
+            FactKind::Event => "event",
+            FactKind::NodeCondition => "node_condition",
+            FactKind::SchedulingReason => "scheduling_reason",
+            FactKind::LogLine => "log_line",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<FactKind> {
+        FactKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    pub fn fields(self) -> &'static [FieldSpec] {
+        match self {
+            FactKind::Pod => pod::FIELDS,
+            FactKind::Event => event::FIELDS,
+            FactKind::NodeCondition => node::CONDITION_FIELDS,
+            FactKind::SchedulingReason => scheduling::FIELDS,
+            FactKind::LogLine => log::FIELDS,
+        }
+    }
+
+    pub fn field(self, name: &str) -> Option<&'static FieldSpec> {
+        self.fields().iter().find(|spec| spec.name == name)
+    }
+
+    /// What a rule example of this kind stands for. A scheduling example
+    /// that gives only the scheduler's `message` is parsed as a real one
+    /// would be, one fact per cause, so examples test the parser too.
+    pub fn example_facts(self, given: BTreeMap<String, Value<'static>>) -> Vec<Box<dyn FieldSource>> {
+        if self == FactKind::SchedulingReason && !given.contains_key("reason") {
+            if let Some(Value::Str(message)) = given.get("message") {
+                return scheduling::SchedulingFact::from_message(message)
+                    .into_iter()
+                    .map(|fact| {
+                        Box::new(Overlay {
+                            given: given.clone(),
+                            base: fact,
+                        }) as Box<dyn FieldSource>
+                    })
+                    .collect();
+            }
+        }
+        vec![Box::new(given)]
+    }
+}
+
+/// Example fields on top of a parsed fact: the example's word wins.
+struct Overlay<T> {
+    given: BTreeMap<String, Value<'static>>,
+    base: T,
+}
+
+impl<T: FieldSource> FieldSource for Overlay<T> {
+    fn field(&self, name: &str) -> Option<Value<'_>> {
+        self.given
+            .get(name)
+            .cloned()
+            .or_else(|| self.base.field(name))
+    }
+}

@@ -1,0 +1,276 @@
+//! Facts: small typed records derived from raw Kubernetes objects.
+//!
+//! A source fills an [`Inventory`] object by object (raw objects are dropped
+//! as soon as their record exists). [`Inventory::correlate`] then joins them
+//! once — events to pods and runs, pods to nodes, scheduler verdicts to
+//! causes — so rules only ever look at one record at a time.
+
+pub mod duration;
+pub mod event;
+pub mod kinds;
+pub mod log;
+pub mod node;
+pub mod pod;
+pub mod quantity;
+pub mod run;
+pub mod scheduling;
+pub mod subject;
+pub mod value;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use jiff::Timestamp;
+
+pub use event::EventFact;
+pub use kinds::FactKind;
+pub use log::LogTail;
+pub use node::{NodeConditionFact, NodeFact};
+pub use pod::PodFact;
+pub use scheduling::SchedulingFact;
+pub use subject::{Evidence, RunRef, Subject};
+pub use value::{FieldSource, Value};
+
+/// Resource name → amount in milli-units.
+pub type Resources = BTreeMap<String, i64>;
+
+/// What every fact offers the engine besides its fields.
+pub trait Fact: FieldSource {
+    fn subject(&self) -> Subject;
+    fn evidence(&self) -> Vec<Evidence>;
+}
+
+/// Facts as collected, before they are joined.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub pods: Vec<PodFact>,
+    pub events: Vec<EventFact>,
+    pub nodes: Vec<NodeFact>,
+    pub logs: Vec<LogTail>,
+    /// Kinds the source delivered (even when empty), e.g. "Pod", "Node".
+    pub kinds_seen: BTreeSet<String>,
+    /// The newest timestamp in the data: "now" for a snapshot.
+    pub newest: Option<Timestamp>,
+}
+
+impl Inventory {
+    pub fn merge(&mut self, other: Inventory) {
+        self.pods.extend(other.pods);
+        self.events.extend(other.events);
+        self.nodes.extend(other.nodes);
+        self.logs.extend(other.logs);
+        self.kinds_seen.extend(other.kinds_seen);
+        self.saw_time(other.newest);
+    }
+
+    pub fn saw_time(&mut self, time: Option<Timestamp>) {
+        if let Some(time) = time {
+            self.newest = Some(self.newest.map_or(time, |newest| newest.max(time)));
+        }
+    }
+
+    /// Keeps only the namespaced facts of these namespaces.
+    pub fn retain_namespaces(&mut self, namespaces: &BTreeSet<String>) {
+        self.pods.retain(|pod| namespaces.contains(&pod.namespace));
+        self.events
+            .retain(|event| event.namespace.is_empty() || namespaces.contains(&event.namespace));
+        self.logs.retain(|log| namespaces.contains(&log.namespace));
+    }
+
+    /// Joins the facts, with `now` as the time pending durations run to.
+    pub fn correlate(mut self, now: Timestamp) -> Facts {
+        let pod_index: HashMap<(&str, &str), usize> = self
+            .pods
+            .iter()
+            .enumerate()
+            .map(|(i, pod)| ((pod.namespace.as_str(), pod.name.as_str()), i))
+            .collect();
+
+        // Newest FailedScheduling event per pod; older ones are history.
+        let mut verdicts: HashMap<usize, usize> = HashMap::new();
+        let mut scheduled_by_event: Vec<bool> = vec![false; self.pods.len()];
+        let mut orphan_verdicts: Vec<usize> = Vec::new();
+        let mut event_runs: Vec<Option<RunRef>> = vec![None; self.events.len()];
+        for (e, event) in self.events.iter().enumerate() {
+            if event.involved_kind != "Pod" {
+                continue;
+            }
+            let pod = pod_index
+                .get(&(event.namespace.as_str(), event.involved_name.as_str()))
+                .copied();
+            if let Some(p) = pod {
+                event_runs[e] = self.pods[p].run.clone();
+            }
+            if !is_scheduler_verdict(event) {
+                continue;
+            }
+            match pod {
+                Some(p) => {
+                    scheduled_by_event[p] = true;
+                    let newer = verdicts
+                        .get(&p)
+                        .is_none_or(|&old| self.events[old].last_seen <= event.last_seen);
+                    if newer {
+                        verdicts.insert(p, e);
+                    }
+                }
+                // Without pods (not collected), the event alone still tells.
+                None if !self.kinds_seen.contains("Pod") => orphan_verdicts.push(e),
+                None => {}
+            }
+        }
+        for (event, run) in self.events.iter_mut().zip(event_runs) {
+            event.run = run;
+        }
+        drop(pod_index);
+
+        let mut nodes = std::mem::take(&mut self.nodes);
+        let node_index: HashMap<String, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| (node.name.clone(), i))
+            .collect();
+        for pod in self.pods.iter().filter(|pod| pod.is_active()) {
+            let Some(&n) = pod.node_name.as_ref().and_then(|name| node_index.get(name)) else {
+                continue;
+            };
+            for (resource, milli) in &pod.requests {
+                *nodes[n].requested.entry(resource.clone()).or_default() += milli;
+            }
+            *nodes[n].requested.entry("pods".into()).or_default() += 1000;
+        }
+
+        let mut scheduling = Vec::new();
+        for (p, pod) in self.pods.iter_mut().enumerate() {
+            if pod.phase == "Pending" {
+                pod.pending_seconds = pod.created.map(|created| (now - created).get_seconds());
+            }
+            let condition_message = pod
+                .scheduled
+                .as_ref()
+                .filter(|c| c.status == "False" && c.reason.as_deref() == Some("Unschedulable"))
+                .and_then(|c| c.message.clone())
+                .filter(|message| !message.trim().is_empty());
+            pod.has_scheduling_event = scheduled_by_event[p] || condition_message.is_some();
+            if !pod.is_unscheduled_pending() {
+                continue;
+            }
+            if let Some(&e) = verdicts.get(&p) {
+                let event = &self.events[e];
+                scheduling.extend(SchedulingFact::from_verdict(
+                    pod,
+                    &nodes,
+                    &event.message,
+                    scheduling::Verdict::Event(event.evidence()),
+                ));
+            } else if let Some(message) = condition_message {
+                let evidence = Evidence::new("Condition")
+                    .name("PodScheduled=False")
+                    .reason("Unschedulable")
+                    .message(message.clone());
+                scheduling.extend(SchedulingFact::from_verdict(
+                    pod,
+                    &nodes,
+                    &message,
+                    scheduling::Verdict::Condition(evidence),
+                ));
+            }
+        }
+        for e in orphan_verdicts {
+            let event = &self.events[e];
+            let stand_in = PodFact {
+                namespace: event.namespace.clone(),
+                name: event.involved_name.clone(),
+                phase: "Pending".into(),
+                node_name: None,
+                scheduler_name: "default-scheduler".into(),
+                created: None,
+                run: None,
+                requests: Resources::new(),
+                scheduled: None,
+                scheduling_gates: Vec::new(),
+                has_scheduling_event: true,
+                pending_seconds: None,
+            };
+            scheduling.extend(SchedulingFact::from_verdict(
+                &stand_in,
+                &nodes,
+                &event.message,
+                scheduling::Verdict::Event(event.evidence()),
+            ));
+        }
+
+        let mut runs_by_pod: HashMap<(&str, &str), &RunRef> = HashMap::new();
+        for pod in &self.pods {
+            if let Some(run) = &pod.run {
+                runs_by_pod.insert((&pod.namespace, &pod.name), run);
+            }
+        }
+        let log_runs: Vec<Option<RunRef>> = self
+            .logs
+            .iter()
+            .map(|log| runs_by_pod.get(&(log.namespace.as_str(), log.pod.as_str())).map(|r| (*r).clone()))
+            .collect();
+        drop(runs_by_pod);
+        for (log, run) in self.logs.iter_mut().zip(log_runs) {
+            log.run = run;
+        }
+
+        let node_conditions = nodes
+            .iter()
+            .flat_map(|node| node.conditions.iter().cloned())
+            .collect();
+        let runs = self
+            .pods
+            .iter()
+            .filter_map(|pod| pod.run.as_ref().map(|run| run.uuid.clone()))
+            .collect();
+        Facts {
+            now,
+            pods: self.pods,
+            events: self.events,
+            nodes,
+            node_conditions,
+            scheduling,
+            logs: self.logs,
+            runs,
+        }
+    }
+}
+
+/// The scheduler's "cannot place this pod" event, from any scheduler.
+fn is_scheduler_verdict(event: &EventFact) -> bool {
+    event.reason == "FailedScheduling"
+}
+
+/// Joined facts, ready for the engine.
+#[derive(Debug)]
+pub struct Facts {
+    pub now: Timestamp,
+    pub pods: Vec<PodFact>,
+    pub events: Vec<EventFact>,
+    pub nodes: Vec<NodeFact>,
+    pub node_conditions: Vec<NodeConditionFact>,
+    pub scheduling: Vec<SchedulingFact>,
+    pub logs: Vec<LogTail>,
+    /// Distinct Polyaxon runs that have pods.
+    pub runs: BTreeSet<String>,
+}
+
+impl Facts {
+    /// Calls `visit` with every fact of one kind.
+    pub fn for_each(&self, kind: FactKind, mut visit: impl FnMut(&dyn Fact)) {
+        match kind {
+            FactKind::Pod => self.pods.iter().for_each(|f| visit(f)),
+            FactKind::Event => self.events.iter().for_each(|f| visit(f)),
+            FactKind::NodeCondition => self.node_conditions.iter().for_each(|f| visit(f)),
+            FactKind::SchedulingReason => self.scheduling.iter().for_each(|f| visit(f)),
+            FactKind::LogLine => {
+                for tail in &self.logs {
+                    for line in &tail.lines {
+                        visit(&log::LogLine { tail, line });
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Pod facts: phase, node, scheduling state, requests and the run it serves.
+//!
+//! Built straight from the Kubernetes object and kept small; the raw Pod is
+//! dropped once this record exists.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Container, Pod};
+
+use super::duration::human;
+use super::quantity::parse_milli;
+use super::run::run_of;
+use super::subject::{Evidence, RunRef, Subject};
+use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
+use super::{Fact, Resources};
+
+#[derive(Debug, Clone)]
+pub struct PodCondition {
+    pub status: String,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PodFact {
+    pub namespace: String,
+    pub name: String,
+    pub phase: String,
+    pub node_name: Option<String>,
+    pub scheduler_name: String,
+    pub created: Option<Timestamp>,
+    pub run: Option<RunRef>,
+    /// What the scheduler reserves for the pod: max(sum of containers, any
+    /// init container) plus overhead, as the scheduler computes it.
+    pub requests: Resources,
+    /// The PodScheduled condition, when the pod has one.
+    pub scheduled: Option<PodCondition>,
+    pub scheduling_gates: Vec<String>,
+    /// Set when facts are correlated: a scheduler event names this pod.
+    pub has_scheduling_event: bool,
+    /// Set when facts are correlated: seconds since creation while Pending.
+    pub pending_seconds: Option<i64>,
+}
+
+pub const FIELDS: &[FieldSpec] = &[
+    field("namespace", Text, "the pod's namespace"),
+    field("name", Text, "the pod's name"),
+    field("phase", Text, "Pending, Running, Succeeded, Failed or Unknown"),
+    field("node", Text, "the node it is bound to; absent while unscheduled"),
+    field("scheduler_name", Text, "spec.schedulerName (default-scheduler when unset)"),
+    field("pending_seconds", Number, "seconds since creation, while Pending"),
+    field("pending_for", Text, "pending_seconds for people: 42m, 3h5m"),
+    field("scheduled_status", Text, "status of the PodScheduled condition"),
+    field("scheduled_reason", Text, "reason of the PodScheduled condition"),
+    field("scheduled_message", Text, "message of the PodScheduled condition"),
+    field("scheduling_gates", Text, "spec.schedulingGates names, comma-separated"),
+    field("has_scheduling_event", Bool, "a scheduler event or condition message explains it"),
+    field("is_run", Bool, "the pod belongs to a Polyaxon run"),
+    field("run_kind", Text, "the run's kind: job, service, tfjob, ..."),
+    field("subject", Text, "the run (or pod) as people name it"),
+];
+
+impl PodFact {
+    pub fn from_pod(pod: Pod) -> Option<PodFact> {
+        let metadata = pod.metadata;
+        let name = metadata.name?;
+        let spec = pod.spec.unwrap_or_default();
+        let status = pod.status.unwrap_or_default();
+        let scheduled = status
+            .conditions
+            .unwrap_or_default()
+            .into_iter()
+            .find(|condition| condition.type_ == "PodScheduled")
+            .map(|condition| PodCondition {
+                status: condition.status,
+                reason: condition.reason,
+                message: condition.message,
+            });
+        let mut requests = effective_requests(&spec.containers, spec.init_containers.as_deref());
+        for (resource, quantity) in spec.overhead.unwrap_or_default() {
+            if let Some(milli) = parse_milli(&quantity.0) {
+                *requests.entry(resource).or_default() += milli;
+            }
+        }
+        Some(PodFact {
+            run: run_of(metadata.labels.as_ref(), metadata.annotations.as_ref()),
+            namespace: metadata.namespace.unwrap_or_else(|| "default".into()),
+            name,
+            phase: status.phase.unwrap_or_else(|| "Pending".into()),
+            node_name: spec.node_name.filter(|node| !node.is_empty()),
+            scheduler_name: spec
+                .scheduler_name
+                .unwrap_or_else(|| "default-scheduler".into()),
+            created: metadata.creation_timestamp.map(|time| time.0),
+            requests,
+            scheduled,
+            scheduling_gates: spec
+                .scheduling_gates
+                .unwrap_or_default()
+                .into_iter()
+                .map(|gate| gate.name)
+                .collect(),
+            has_scheduling_event: false,
+            pending_seconds: None,
+        })
+    }
+
+    /// Pods that still hold their node's resources.
+    pub fn is_active(&self) -> bool {
+        self.phase != "Succeeded" && self.phase != "Failed"
+    }
+
+    pub fn is_unscheduled_pending(&self) -> bool {
+        self.phase == "Pending" && self.node_name.is_none()
+    }
+
+    pub fn subject(&self) -> Subject {
+        Subject {
+            kind: "Pod".into(),
+            namespace: Some(self.namespace.clone()),
+            name: self.name.clone(),
+            run: self.run.clone(),
+        }
+    }
+}
+
+/// Requests as the scheduler counts them: a container without requests but
+/// with limits requests its limits (the API server defaults it that way).
+fn effective_requests(containers: &[Container], init: Option<&[Container]>) -> Resources {
+    let mut total = Resources::new();
+    for container in containers {
+        for (resource, milli) in container_requests(container) {
+            *total.entry(resource).or_default() += milli;
+        }
+    }
+    for container in init.unwrap_or_default() {
+        for (resource, milli) in container_requests(container) {
+            let entry = total.entry(resource).or_default();
+            *entry = (*entry).max(milli);
+        }
+    }
+    total
+}
+
+fn container_requests(container: &Container) -> Resources {
+    let mut out = BTreeMap::new();
+    let Some(resources) = &container.resources else {
+        return out;
+    };
+    for source in [&resources.limits, &resources.requests].into_iter().flatten() {
+        for (resource, quantity) in source {
+            if let Some(milli) = parse_milli(&quantity.0) {
+                out.insert(resource.clone(), milli);
+            }
+        }
+    }
+    out
+}
+
+impl FieldSource for PodFact {
+    fn field(&self, name: &str) -> Option<Value<'_>> {
+        let condition = self.scheduled.as_ref();
+        match name {
+            "namespace" => Some(text(&self.namespace)),
+            "name" => Some(text(&self.name)),
+            "phase" => Some(text(&self.phase)),
+            "node" => self.node_name.as_deref().map(text),
+            "scheduler_name" => Some(text(&self.scheduler_name)),
+            "pending_seconds" => self.pending_seconds.map(|s| num(s as f64)),
+            "pending_for" => self.pending_seconds.map(|s| text(human(s))),
+            "scheduled_status" => condition.map(|c| text(&c.status)),
+            "scheduled_reason" => condition.and_then(|c| c.reason.as_deref()).map(text),
+            "scheduled_message" => condition.and_then(|c| c.message.as_deref()).map(text),
+            "scheduling_gates" => {
+                (!self.scheduling_gates.is_empty()).then(|| text(self.scheduling_gates.join(", ")))
+            }
+            "has_scheduling_event" => Some(Value::Bool(self.has_scheduling_event)),
+            "is_run" => Some(Value::Bool(self.run.is_some())),
+            "run_kind" => self.run.as_ref().and_then(|r| r.kind.as_deref()).map(text),
+            "subject" => Some(text(self.subject().label())),
+            _ => None,
+        }
+    }
+}
+
+impl Fact for PodFact {
+    fn subject(&self) -> Subject {
+        PodFact::subject(self)
+    }
+
+    fn evidence(&self) -> Vec<Evidence> {
+        let mut evidence = Evidence::new("Pod")
+            .name(format!("{}/{}", self.namespace, self.name))
+            .reason(self.phase.clone());
+        let mut details = Vec::new();
+        if self.scheduler_name != "default-scheduler" {
+            details.push(format!("schedulerName: {}", self.scheduler_name));
+        }
+        if !self.scheduling_gates.is_empty() {
+            details.push(format!("schedulingGates: {}", self.scheduling_gates.join(", ")));
+        }
+        if let Some(condition) = &self.scheduled {
+            details.push(format!(
+                "PodScheduled={} {}",
+                condition.status,
+                condition.reason.as_deref().unwrap_or("")
+            ));
+        }
+        if !details.is_empty() {
+            evidence = evidence.message(details.join("; ").trim().to_string());
+        }
+        vec![evidence]
+    }
+}

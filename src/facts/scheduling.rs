@@ -1,0 +1,540 @@
+//! The scheduler's verdict on a Pending pod, parsed into one fact per cause.
+//!
+//! A FailedScheduling message such as "0/4 nodes are available: 1 node(s) had
+//! untolerated taint {dedicated: infer}, 3 Insufficient nvidia.com/gpu.
+//! preemption: ..." holds several causes. They are split here, once, for every
+//! wording generation (see docs/wording/scheduler.md), and enriched with what
+//! the cluster says about each (the pod's request, the freest node, the nodes
+//! that carry a taint), so that each rule explains one kind of cause.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::duration::human;
+use super::quantity::format_milli;
+use super::subject::{Evidence, Subject};
+use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
+use super::{Fact, NodeFact, PodFact};
+
+/// One cause as the scheduler worded it, with the number of nodes it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub text: String,
+    pub nodes: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub total_nodes: Option<u64>,
+    pub segments: Vec<Segment>,
+}
+
+static MODERN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)^0/(\d+) nodes are available:?(.*)$").unwrap());
+static PREDICATES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?s)(?:No nodes are available that match all of the (?:following )?predicates::?|fit failure summary on nodes\s*:)(.*)$").unwrap()
+});
+static COUNT_PREFIX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(\d+) (.+)$").unwrap());
+static COUNT_SUFFIX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(.+?) \((\d+)\)$").unwrap());
+static TAINT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{([^:{}]+):\s*([^{}]*)\}").unwrap());
+static INSUFFICIENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^Insufficient (\S+)$").unwrap());
+
+/// Splits a scheduler message into causes, whatever its generation.
+pub fn parse(message: &str) -> Parsed {
+    let message = message.trim();
+    // The causes end at the first ". "; what follows is the preemption
+    // tail (1.24+) or other post-filter text, which repeats the nodes from
+    // another view.
+    let causes = |body: &str| -> String {
+        match body.find(". ") {
+            Some(at) => body[..at].to_string(),
+            None => body.to_string(),
+        }
+    };
+    if let Some(captures) = MODERN.captures(message) {
+        return Parsed {
+            total_nodes: captures[1].parse().ok(),
+            segments: split_segments(&causes(&captures[2]), false),
+        };
+    }
+    if let Some(captures) = PREDICATES.captures(message) {
+        return Parsed {
+            total_nodes: None,
+            segments: split_segments(&causes(&captures[1]), true),
+        };
+    }
+    let head = match message.find(" preemption:") {
+        Some(at) => &message[..at],
+        None => message,
+    };
+    Parsed {
+        total_nodes: None,
+        segments: vec![Segment {
+            text: head.trim().trim_end_matches('.').to_string(),
+            nodes: None,
+        }],
+    }
+}
+
+fn split_segments(body: &str, counts_in_parentheses: bool) -> Vec<Segment> {
+    let body = body.trim().trim_end_matches('.').trim();
+    let mut pieces: Vec<String> = Vec::new();
+    for piece in body.split(", ") {
+        let piece = piece.trim();
+        // "had taint {k: v}, that the pod didn't tolerate" has a comma of its own.
+        match pieces.last_mut() {
+            Some(previous) if piece.starts_with("that ") => {
+                previous.push_str(", ");
+                previous.push_str(piece);
+            }
+            _ if piece.is_empty() => {}
+            _ => pieces.push(piece.to_string()),
+        }
+    }
+    pieces
+        .into_iter()
+        .map(|piece| {
+            let counted = if counts_in_parentheses {
+                COUNT_SUFFIX
+                    .captures(&piece)
+                    .map(|c| (c[1].to_string(), c[2].parse().ok()))
+            } else {
+                COUNT_PREFIX
+                    .captures(&piece)
+                    .map(|c| (c[2].to_string(), c[1].parse().ok()))
+            };
+            match counted {
+                Some((text, nodes)) => Segment { text, nodes },
+                None => Segment {
+                    text: piece,
+                    nodes: None,
+                },
+            }
+        })
+        .collect()
+}
+
+/// Which node condition a taint or an old predicate message stands for.
+fn condition_behind(segment: &str, taint_key: Option<&str>) -> Option<&'static str> {
+    let by_taint = taint_key.and_then(|key| match key {
+        "node.kubernetes.io/disk-pressure" => Some("DiskPressure"),
+        "node.kubernetes.io/memory-pressure" => Some("MemoryPressure"),
+        "node.kubernetes.io/pid-pressure" => Some("PIDPressure"),
+        "node.kubernetes.io/not-ready" | "node.kubernetes.io/unreachable" => Some("Ready"),
+        "node.kubernetes.io/network-unavailable" => Some("NetworkUnavailable"),
+        "node.kubernetes.io/out-of-disk" => Some("OutOfDisk"),
+        _ => None,
+    });
+    by_taint.or_else(|| {
+        let lower = segment.to_ascii_lowercase();
+        [
+            ("disk pressure", "DiskPressure"),
+            ("nodeunderdiskpressure", "DiskPressure"),
+            ("memory pressure", "MemoryPressure"),
+            ("nodeundermemorypressure", "MemoryPressure"),
+            ("pid pressure", "PIDPressure"),
+            ("nodeunderpidpressure", "PIDPressure"),
+            ("were not ready", "Ready"),
+            ("nodenotready", "Ready"),
+            ("unavailable network", "NetworkUnavailable"),
+            ("nodenetworkunavailable", "NetworkUnavailable"),
+            ("out of disk", "OutOfDisk"),
+            ("nodeoutofdisk", "OutOfDisk"),
+        ]
+        .into_iter()
+        .find(|(needle, _)| lower.contains(needle))
+        .map(|(_, condition)| condition)
+    })
+}
+
+/// Where the scheduler's verdict was read.
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    Event(Evidence),
+    Condition(Evidence),
+}
+
+/// One cause of one Pending pod.
+#[derive(Debug, Clone)]
+pub struct SchedulingFact {
+    pub subject: Subject,
+    pub pending_seconds: Option<i64>,
+    pub message: String,
+    pub total_nodes: Option<u64>,
+    pub segment: Segment,
+    pub verdict: Verdict,
+    pub resource: Option<String>,
+    pub requested: Option<String>,
+    pub max_free: Option<String>,
+    pub max_free_node: Option<String>,
+    pub max_allocatable: Option<String>,
+    pub never_fits: bool,
+    pub taint_key: Option<String>,
+    pub taint: Option<String>,
+    pub condition: Option<&'static str>,
+    /// Nodes named in evidence: tainted, cordoned, or the freest.
+    pub node_evidence: Vec<Evidence>,
+    pub affected_nodes: Vec<String>,
+}
+
+pub const FIELDS: &[FieldSpec] = &[
+    field("subject", Text, "the run (or pod) as people name it"),
+    field("pending_seconds", Number, "seconds since the pod was created"),
+    field("pending_for", Text, "pending_seconds for people: 42m, 3h5m"),
+    field("message", Text, "the scheduler's whole message"),
+    field("reason", Text, "one cause, without its node count"),
+    field("nodes", Number, "how many nodes this cause rules out"),
+    field("total_nodes", Number, "N of \"0/N nodes are available\""),
+    field("node_count", Text, "\"3 of 4 nodes\", \"1 node\", or \"some nodes\""),
+    field("resource", Text, "for Insufficient X: the resource X"),
+    field("requested", Text, "the pod's request of that resource"),
+    field("max_free", Text, "the most of that resource free on any node"),
+    field("max_free_node", Text, "the node with the most free"),
+    field("max_allocatable", Text, "the most of that resource any node offers"),
+    field("never_fits", Bool, "the request exceeds every node's allocatable"),
+    field("taint_key", Text, "the key of the taint the cause names"),
+    field("taint", Text, "the taint as key=value:Effect, when a node carries it"),
+    field("condition", Text, "the node condition behind a taint or predicate"),
+    field("affected_nodes", Text, "nodes that carry the taint, or are cordoned"),
+    field("source", Text, "event or condition: where the verdict was read"),
+];
+
+impl SchedulingFact {
+    /// One fact per cause of `message`, enriched from the pod and the nodes.
+    pub fn from_verdict(
+        pod: &PodFact,
+        nodes: &[NodeFact],
+        message: &str,
+        verdict: Verdict,
+    ) -> Vec<SchedulingFact> {
+        let parsed = parse(message);
+        parsed
+            .segments
+            .into_iter()
+            .map(|segment| {
+                let mut fact = SchedulingFact::bare(pod.subject(), message, &parsed.total_nodes, segment, verdict.clone());
+                fact.pending_seconds = pod.pending_seconds;
+                fact.enrich(pod, nodes);
+                fact
+            })
+            .collect()
+    }
+
+    fn bare(
+        subject: Subject,
+        message: &str,
+        total_nodes: &Option<u64>,
+        segment: Segment,
+        verdict: Verdict,
+    ) -> SchedulingFact {
+        let taint_key = TAINT
+            .captures(&segment.text)
+            .map(|c| c[1].trim().to_string());
+        let resource = INSUFFICIENT
+            .captures(&segment.text)
+            .map(|c| c[1].to_string());
+        SchedulingFact {
+            subject,
+            pending_seconds: None,
+            message: message.to_string(),
+            total_nodes: *total_nodes,
+            condition: condition_behind(&segment.text, taint_key.as_deref()),
+            taint: TAINT.captures(&segment.text).map(|c| {
+                let value = c[2].trim();
+                if value.is_empty() {
+                    c[1].trim().to_string()
+                } else {
+                    format!("{}={value}", c[1].trim())
+                }
+            }),
+            segment,
+            verdict,
+            resource,
+            requested: None,
+            max_free: None,
+            max_free_node: None,
+            max_allocatable: None,
+            never_fits: false,
+            taint_key,
+            node_evidence: Vec::new(),
+            affected_nodes: Vec::new(),
+        }
+    }
+
+    /// Facts for rule examples: only the message, as the scheduler wrote it.
+    pub fn from_message(message: &str) -> Vec<SchedulingFact> {
+        let subject = Subject {
+            kind: "Pod".into(),
+            namespace: Some("polyaxon".into()),
+            name: "example".into(),
+            run: None,
+        };
+        let parsed = parse(message);
+        let verdict = Verdict::Event(Evidence::new("Event").message(message));
+        parsed
+            .segments
+            .into_iter()
+            .map(|segment| SchedulingFact::bare(subject.clone(), message, &parsed.total_nodes, segment, verdict.clone()))
+            .collect()
+    }
+
+    fn enrich(&mut self, pod: &PodFact, nodes: &[NodeFact]) {
+        if let Some(resource) = self.resource.clone() {
+            self.enrich_resource(pod, nodes, &resource);
+        }
+        if let Some(key) = self.taint_key.clone() {
+            let carriers: Vec<&NodeFact> = nodes
+                .iter()
+                .filter(|node| node.taints.iter().any(|taint| taint.key == key))
+                .collect();
+            if let Some(taint) = carriers
+                .first()
+                .and_then(|node| node.taints.iter().find(|taint| taint.key == key))
+            {
+                self.taint = Some(taint.display());
+            }
+            for node in carriers {
+                self.affected_nodes.push(node.name.clone());
+                let mut evidence = Evidence::new("Node").name(node.name.clone());
+                evidence = match self.condition.and_then(|c| node_condition(node, c)) {
+                    Some(condition) => evidence
+                        .reason(format!("{}={}", condition.type_, condition.status))
+                        .message(condition.message.clone()),
+                    None => evidence.message(format!(
+                        "taint {}",
+                        self.taint.clone().unwrap_or_else(|| key.clone())
+                    )),
+                };
+                self.node_evidence.push(evidence);
+            }
+        } else if let Some(condition) = self.condition {
+            for node in nodes {
+                if let Some(c) = node_condition(node, condition).filter(|c| condition_is_bad(c)) {
+                    self.affected_nodes.push(node.name.clone());
+                    self.node_evidence.push(
+                        Evidence::new("Node")
+                            .name(node.name.clone())
+                            .reason(format!("{}={}", c.type_, c.status))
+                            .message(c.message.clone()),
+                    );
+                }
+            }
+        }
+        if self.segment.text.contains("unschedulable") || self.segment.text == "NodeUnschedulable" {
+            for node in nodes.iter().filter(|node| node.unschedulable) {
+                if !self.affected_nodes.contains(&node.name) {
+                    self.affected_nodes.push(node.name.clone());
+                    self.node_evidence.push(
+                        Evidence::new("Node")
+                            .name(node.name.clone())
+                            .message("cordoned (spec.unschedulable: true)"),
+                    );
+                }
+            }
+        }
+        // Long lists help no one; the count is in the explanation.
+        self.node_evidence.truncate(5);
+    }
+
+    fn enrich_resource(&mut self, pod: &PodFact, nodes: &[NodeFact], resource: &str) {
+        let requested = pod.requests.get(resource).copied();
+        self.requested = requested.map(|milli| format_milli(resource, milli));
+        let freest = nodes
+            .iter()
+            .filter(|node| !node.unschedulable)
+            .max_by_key(|node| (node.free(resource), std::cmp::Reverse(node.name.clone())));
+        if let Some(node) = freest {
+            self.max_free = Some(format_milli(resource, node.free(resource).max(0)));
+            self.max_free_node = Some(node.name.clone());
+            self.node_evidence.push(
+                Evidence::new("Node")
+                    .name(node.name.clone())
+                    .message(format!("most free: {}", node.describe_capacity(resource))),
+            );
+        }
+        let max_allocatable = nodes
+            .iter()
+            .map(|node| node.allocatable.get(resource).copied().unwrap_or(0))
+            .max();
+        if let Some(max) = max_allocatable {
+            self.max_allocatable = Some(format_milli(resource, max));
+            self.never_fits = requested.is_some_and(|request| request > max);
+        }
+    }
+
+    fn node_count(&self) -> String {
+        let plural = |n: u64| if n == 1 { "node" } else { "nodes" };
+        match (self.segment.nodes, self.total_nodes) {
+            (Some(n), Some(total)) => format!("{n} of {total} {}", plural(total)),
+            (Some(n), None) => format!("{n} {}", plural(n)),
+            (None, Some(total)) => format!("all {total} {}", plural(total)),
+            (None, None) => "the nodes".to_string(),
+        }
+    }
+}
+
+fn node_condition<'a>(node: &'a NodeFact, type_: &str) -> Option<&'a super::NodeConditionFact> {
+    node.conditions.iter().find(|c| c.type_ == type_)
+}
+
+fn condition_is_bad(condition: &super::NodeConditionFact) -> bool {
+    if condition.type_ == "Ready" {
+        condition.status != "True"
+    } else {
+        condition.status == "True"
+    }
+}
+
+impl FieldSource for SchedulingFact {
+    fn field(&self, name: &str) -> Option<Value<'_>> {
+        match name {
+            "subject" => Some(text(self.subject.label())),
+            "pending_seconds" => self.pending_seconds.map(|s| num(s as f64)),
+            "pending_for" => Some(text(
+                self.pending_seconds
+                    .map(human)
+                    .unwrap_or_else(|| "for an unknown time".into()),
+            )),
+            "message" => Some(text(&self.message)),
+            "reason" => Some(text(&self.segment.text)),
+            "nodes" => self.segment.nodes.map(|n| num(n as f64)),
+            "total_nodes" => self.total_nodes.map(|n| num(n as f64)),
+            "node_count" => Some(text(self.node_count())),
+            "resource" => self.resource.as_deref().map(text),
+            "requested" => self.requested.as_deref().map(text),
+            "max_free" => self.max_free.as_deref().map(text),
+            "max_free_node" => self.max_free_node.as_deref().map(text),
+            "max_allocatable" => self.max_allocatable.as_deref().map(text),
+            "never_fits" => Some(Value::Bool(self.never_fits)),
+            "taint_key" => self.taint_key.as_deref().map(text),
+            "taint" => self.taint.as_deref().map(text),
+            "condition" => self.condition.map(text),
+            "affected_nodes" => {
+                (!self.affected_nodes.is_empty()).then(|| text(self.affected_nodes.join(", ")))
+            }
+            "source" => Some(text(match self.verdict {
+                Verdict::Event(_) => "event",
+                Verdict::Condition(_) => "condition",
+            })),
+            _ => None,
+        }
+    }
+}
+
+impl Fact for SchedulingFact {
+    fn subject(&self) -> Subject {
+        self.subject.clone()
+    }
+
+    fn evidence(&self) -> Vec<Evidence> {
+        let mut evidence = vec![match &self.verdict {
+            Verdict::Event(event) | Verdict::Condition(event) => event.clone(),
+        }];
+        evidence.extend(self.node_evidence.iter().cloned());
+        evidence
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segments(message: &str) -> Vec<(String, Option<u64>)> {
+        parse(message)
+            .segments
+            .into_iter()
+            .map(|s| (s.text, s.nodes))
+            .collect()
+    }
+
+    #[test]
+    fn modern_message_with_preemption_tail() {
+        let parsed = parse(
+            "0/5 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 4 Insufficient cpu. preemption: 0/5 nodes are available: 1 Preemption is not helpful for scheduling, 4 No preemption victims found for incoming pod.",
+        );
+        assert_eq!(parsed.total_nodes, Some(5));
+        assert_eq!(
+            parsed.segments,
+            vec![
+                Segment {
+                    text: "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }".into(),
+                    nodes: Some(1)
+                },
+                Segment {
+                    text: "Insufficient cpu".into(),
+                    nodes: Some(4)
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn taint_with_its_own_comma_stays_one_segment() {
+        assert_eq!(
+            segments("0/3 nodes are available: 1 node(s) had taint {node-role.kubernetes.io/master: }, that the pod didn't tolerate, 2 Insufficient memory."),
+            vec![
+                ("node(s) had taint {node-role.kubernetes.io/master: }, that the pod didn't tolerate".into(), Some(1)),
+                ("Insufficient memory".into(), Some(2)),
+            ]
+        );
+    }
+
+    #[test]
+    fn uncounted_segment_of_newer_schedulers() {
+        let parsed = parse("0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling..");
+        assert_eq!(parsed.total_nodes, Some(1));
+        assert_eq!(
+            parsed.segments,
+            vec![Segment {
+                text: "pod has unbound immediate PersistentVolumeClaims".into(),
+                nodes: None
+            }]
+        );
+    }
+
+    #[test]
+    fn predicate_generation_counts_in_parentheses() {
+        assert_eq!(
+            segments("No nodes are available that match all of the following predicates:: Insufficient cpu (9), MatchNodeSelector (18)."),
+            vec![("Insufficient cpu".into(), Some(9)), ("MatchNodeSelector".into(), Some(18))]
+        );
+        assert_eq!(
+            segments("pod (train-1) failed to fit in any node\nfit failure summary on nodes : Insufficient cpu (2), PodToleratesNodeTaints (1)"),
+            vec![("Insufficient cpu".into(), Some(2)), ("PodToleratesNodeTaints".into(), Some(1))]
+        );
+    }
+
+    #[test]
+    fn anything_else_is_one_uncounted_segment() {
+        assert_eq!(
+            segments("persistentvolumeclaim \"data\" not found"),
+            vec![("persistentvolumeclaim \"data\" not found".into(), None)]
+        );
+    }
+
+    #[test]
+    fn taint_and_resource_are_read_from_the_segment() {
+        let facts = SchedulingFact::from_message(
+            "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: infer}, 3 Insufficient nvidia.com/gpu.",
+        );
+        assert_eq!(facts[0].taint_key.as_deref(), Some("dedicated"));
+        assert_eq!(facts[0].taint.as_deref(), Some("dedicated=infer"));
+        assert_eq!(facts[1].resource.as_deref(), Some("nvidia.com/gpu"));
+        assert_eq!(facts[1].field("node_count"), Some(text("3 of 4 nodes")));
+    }
+
+    #[test]
+    fn condition_taints_point_at_the_condition() {
+        let facts = SchedulingFact::from_message(
+            "0/2 nodes are available: 2 node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }.",
+        );
+        assert_eq!(facts[0].condition, Some("DiskPressure"));
+        let old = SchedulingFact::from_message("0/2 nodes are available: 2 node(s) had disk pressure.");
+        assert_eq!(old[0].condition, Some("DiskPressure"));
+    }
+}

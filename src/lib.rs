@@ -1,0 +1,14 @@
+//! pxdoctor explains why Polyaxon runs on Kubernetes do not run.
+//!
+//! Data flows one way: a [`source`] gathers raw objects, [`facts`] turns them
+//! into small correlated records, the [`engine`] matches declarative rules
+//! against those records, and the [`report`] sorts, folds and renders the
+//! findings. [`app`] wires the commands of [`cli`] onto that pipeline.
+
+pub mod app;
+pub mod cli;
+pub mod engine;
+pub mod error;
+pub mod facts;
+pub mod report;
+pub mod source;

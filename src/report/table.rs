@@ -1,0 +1,126 @@
+//! The terminal report: findings grouped by run (worst group first), each
+//! saying what, why, the fix and the evidence, readable in 100 columns.
+//! Colour only on a terminal that supports it; NO_COLOR is honoured.
+
+use comfy_table::{ContentArrangement, Table, presets};
+use owo_colors::{OwoColorize, Stream, Style};
+
+use super::Report;
+use super::finding::{Finding, Severity};
+
+/// Width when stdout is not a terminal (pipes, CI logs, tests).
+const DEFAULT_WIDTH: u16 = 100;
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let mut groups: Vec<(String, Vec<&Finding>)> = Vec::new();
+    for finding in &report.findings {
+        let key = group_label(finding);
+        match groups.iter_mut().find(|(label, _)| *label == key) {
+            Some((_, members)) => members.push(finding),
+            None => groups.push((key, vec![finding])),
+        }
+    }
+    // Findings arrive sorted by severity, so the first member is the worst.
+    groups.sort_by_key(|(label, members)| (members[0].severity, label.clone()));
+    for (label, members) in &groups {
+        let style = severity_style(members[0].severity).bold();
+        out.push_str(&format!(
+            "{}\n",
+            label.if_supports_color(Stream::Stdout, |text| text.style(style))
+        ));
+        let mut table = Table::new();
+        table
+            .load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(vec!["SEVERITY", "RULE", "FINDING"]);
+        if !table.is_tty() {
+            table.set_width(DEFAULT_WIDTH);
+        }
+        for finding in members {
+            table.add_row(vec![
+                finding.severity.to_string(),
+                finding.rule.clone(),
+                body(finding),
+            ]);
+        }
+        out.push_str(&table.to_string());
+        out.push_str("\n\n");
+    }
+    out.push_str(&summary_line(report));
+    out.push('\n');
+    for skipped in &report.collection.skipped {
+        out.push_str(&format!("not checked: {}: {}\n", skipped.resource, skipped.reason));
+    }
+    out
+}
+
+fn group_label(finding: &Finding) -> String {
+    let subject = &finding.subject;
+    match &subject.run {
+        Some(run) => format!("{} · {}", run.label(), subject.object_label()),
+        None => subject.object_label(),
+    }
+}
+
+fn body(finding: &Finding) -> String {
+    let mut lines = vec![finding.title.clone(), finding.explanation.clone()];
+    let mut fixes = finding.remediation.lines();
+    if let Some(first) = fixes.next() {
+        lines.push(format!("Fix: {first}"));
+        lines.extend(fixes.map(|line| format!("     {line}")));
+    }
+    for evidence in &finding.evidence {
+        let mut parts = vec![evidence.kind.clone()];
+        parts.extend(evidence.name.clone());
+        parts.extend(evidence.reason.clone());
+        if let Some(count) = evidence.count.filter(|&c| c > 1) {
+            parts.push(format!("×{count}"));
+        }
+        let head = parts.join(" ");
+        lines.push(match &evidence.message {
+            Some(message) => format!("↳ {head}: {message}"),
+            None => format!("↳ {head}"),
+        });
+    }
+    if let Some(docs) = &finding.docs {
+        lines.push(format!("Docs: {docs}"));
+    }
+    lines.join("\n")
+}
+
+fn severity_style(severity: Severity) -> Style {
+    match severity {
+        Severity::Error => Style::new().red(),
+        Severity::Warning => Style::new().yellow(),
+        Severity::Info => Style::new().cyan(),
+    }
+}
+
+fn summary_line(report: &Report) -> String {
+    let s = &report.summary;
+    if report.findings.is_empty() {
+        return format!(
+            "No findings. {} Polyaxon run(s) checked in {}.",
+            s.runs,
+            namespaces(report)
+        );
+    }
+    format!(
+        "{} error(s), {} warning(s), {} info · {} of {} Polyaxon run(s) with findings · {}",
+        s.error,
+        s.warning,
+        s.info,
+        s.runs_with_findings,
+        s.runs,
+        namespaces(report)
+    )
+}
+
+fn namespaces(report: &Report) -> String {
+    match report.source.namespaces.len() {
+        0 => "no namespace".into(),
+        1 => format!("namespace {}", report.source.namespaces[0]),
+        n => format!("{n} namespaces"),
+    }
+}

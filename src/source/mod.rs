@@ -1,0 +1,8 @@
+//! Sources gather raw objects and hand them on as facts.
+//!
+//! Every source fills the same [`Inventory`](crate::facts::Inventory), so the
+//! same data gives the same findings whatever it was read from.
+
+pub mod bundle;
+pub mod objects;
+pub mod snapshot;

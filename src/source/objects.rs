@@ -1,0 +1,211 @@
+//! Kubernetes objects as `kubectl get -o json|yaml` writes them, into facts.
+//!
+//! A document is a single object or a `List`/`*List` with `items`. JSON is
+//! decoded item by item from borrowed slices of the file, so a list of
+//! 100,000 pods never exists as a tree in memory; YAML documents (small, hand
+//! made or exported) go through a generic value first.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, Pod};
+use k8s_openapi::api::events::v1::Event as NewEvent;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::{Position, Problem};
+use crate::facts::{EventFact, Inventory, NodeFact, PodFact};
+
+/// The kinds pxdoctor reads; anything else is skipped without complaint.
+const KNOWN_KINDS: [&str; 3] = ["Pod", "Event", "Node"];
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "apiVersion")]
+    api_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    items: Option<Vec<&'a RawValue>>,
+}
+
+/// Reads one JSON file into `inventory`; problems name the file and position.
+pub fn read_json(path: &Path, content: &str, inventory: &mut Inventory, problems: &mut Vec<Problem>) {
+    let envelope: Envelope = match serde_json::from_str(content) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            problems.push(json_problem(path, content, 0, &error));
+            return;
+        }
+    };
+    match envelope.items {
+        Some(items) => {
+            let list_kind = envelope.kind.as_deref().unwrap_or("List");
+            let item_kind = list_kind.strip_suffix("List").filter(|kind| !kind.is_empty());
+            if let Some(kind) = item_kind.filter(|kind| KNOWN_KINDS.contains(kind)) {
+                inventory.kinds_seen.insert(kind.to_string());
+            }
+            for item in items {
+                let offset = item.get().as_ptr() as usize - content.as_ptr() as usize;
+                let own: Envelope = match serde_json::from_str(item.get()) {
+                    Ok(own) => own,
+                    Err(error) => {
+                        problems.push(json_problem(path, content, offset, &error));
+                        continue;
+                    }
+                };
+                let kind = own.kind.as_deref().or(item_kind);
+                let api_version = own.api_version.as_deref().or(envelope.api_version.as_deref());
+                if let Some(kind) = kind {
+                    let outcome = ingest(kind, api_version, item.get(), inventory);
+                    if let Err(error) = outcome {
+                        problems.push(json_problem(path, content, offset, &error));
+                    }
+                }
+            }
+        }
+        None => {
+            if let Some(kind) = envelope.kind.as_deref() {
+                if let Err(error) = ingest(kind, envelope.api_version.as_deref(), content, inventory) {
+                    problems.push(json_problem(path, content, 0, &error));
+                }
+            }
+        }
+    }
+}
+
+/// Decodes one object of `kind` from JSON text into its fact.
+fn ingest(kind: &str, api_version: Option<&str>, json: &str, inventory: &mut Inventory) -> serde_json::Result<()> {
+    match kind {
+        "Pod" => {
+            let pod: Pod = serde_json::from_str(json)?;
+            let fact = PodFact::from_pod(pod);
+            if let Some(fact) = fact {
+                inventory.saw_time(fact.created);
+                inventory.pods.push(fact);
+            }
+        }
+        "Node" => {
+            let node: Node = serde_json::from_str(json)?;
+            inventory.nodes.extend(NodeFact::from_node(node));
+        }
+        "Event" => {
+            let fact = match api_version.unwrap_or("v1") {
+                "events.k8s.io/v1" => EventFact::from_events_v1(serde_json::from_str::<NewEvent>(json)?),
+                // v1beta1 has the v1 shape; the typed decoder insists on its
+                // own apiVersion, so it is dropped first.
+                "events.k8s.io/v1beta1" => {
+                    let mut value: serde_json::Value = serde_json::from_str(json)?;
+                    if let Some(object) = value.as_object_mut() {
+                        object.remove("apiVersion");
+                    }
+                    EventFact::from_events_v1(serde_json::from_value(value)?)
+                }
+                _ => EventFact::from_core(serde_json::from_str::<CoreEvent>(json)?),
+            };
+            inventory.saw_time(fact.last_seen);
+            inventory.events.push(fact);
+        }
+        _ => return Ok(()),
+    }
+    inventory.kinds_seen.insert(kind.to_string());
+    Ok(())
+}
+
+fn json_problem(path: &Path, content: &str, offset: usize, error: &serde_json::Error) -> Problem {
+    let (base_line, base_column) = line_column(content, offset);
+    let (line, column) = if error.line() <= 1 {
+        (base_line, base_column + error.column().saturating_sub(1) as u64)
+    } else {
+        (base_line + error.line() as u64 - 1, error.column() as u64)
+    };
+    Problem {
+        position: Position::at(path, line, column.max(1)),
+        message: strip_position(&error.to_string()),
+    }
+}
+
+/// serde_json appends " at line L column C" relative to the item; the
+/// problem carries the position in the file instead.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_string(),
+        None => message.to_string(),
+    }
+}
+
+fn line_column(content: &str, offset: usize) -> (u64, u64) {
+    let before = &content[..offset.min(content.len())];
+    let line = before.matches('\n').count() as u64 + 1;
+    let column = before.rsplit('\n').next().map_or(0, |s| s.chars().count()) as u64 + 1;
+    (line, column)
+}
+
+/// Reads one YAML file (one or more documents) into `inventory`.
+pub fn read_yaml(path: &Path, content: &str, inventory: &mut Inventory, problems: &mut Vec<Problem>) {
+    let documents: Vec<serde_json::Value> = match serde_saphyr::from_multiple(content) {
+        Ok(documents) => documents,
+        Err(error) => {
+            let position = match error.location() {
+                Some(location) => Position::at(path, location.line(), location.column()),
+                None => Position::file(path),
+            };
+            problems.push(Problem {
+                position,
+                message: first_line(&error.to_string()),
+            });
+            return;
+        }
+    };
+    for (number, document) in documents.into_iter().enumerate() {
+        let kind = document.get("kind").and_then(|k| k.as_str()).map(str::to_string);
+        let api_version = document
+            .get("apiVersion")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        let items = match document.get("items") {
+            Some(serde_json::Value::Array(items)) => Some(items.clone()),
+            _ => None,
+        };
+        let mut yaml_problem = |what: String, error: serde_json::Error| {
+            problems.push(Problem {
+                position: Position::file(path),
+                message: format!("document {}{what}: {error}", number + 1),
+            });
+        };
+        match items {
+            Some(items) => {
+                let list_kind = kind.as_deref().unwrap_or("List");
+                let item_kind = list_kind.strip_suffix("List").filter(|k| !k.is_empty());
+                if let Some(kind) = item_kind.filter(|kind| KNOWN_KINDS.contains(kind)) {
+                    inventory.kinds_seen.insert(kind.to_string());
+                }
+                for (i, item) in items.into_iter().enumerate() {
+                    let own_kind = item.get("kind").and_then(|k| k.as_str()).map(str::to_string);
+                    let own_version = item.get("apiVersion").and_then(|k| k.as_str()).map(str::to_string);
+                    let Some(kind) = own_kind.as_deref().or(item_kind) else {
+                        continue;
+                    };
+                    let version = own_version.as_deref().or(api_version.as_deref());
+                    let json = item.to_string();
+                    if let Err(error) = ingest(kind, version, &json, inventory) {
+                        yaml_problem(format!(", item {}", i + 1), error);
+                    }
+                }
+            }
+            None => {
+                let Some(kind) = kind.as_deref() else {
+                    continue;
+                };
+                let json = document.to_string();
+                if let Err(error) = ingest(kind, api_version.as_deref(), &json, inventory) {
+                    yaml_problem(String::new(), error);
+                }
+            }
+        }
+    }
+}
+
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or(message).to_string()
+}

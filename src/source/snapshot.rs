@@ -1,0 +1,227 @@
+//! A snapshot: a directory (or a `.tar.gz` of one) of objects as kubectl
+//! writes them, pod logs, and recorded probe results.
+//!
+//! Layouts read: any tree of `kubectl get -o json|yaml` output; `kubectl
+//! cluster-info dump --output-directory` (`<ns>/<pod>/logs.txt`, with its
+//! "==== START logs for container ..." markers); `logs/<ns>/<pod>/<container>.log`.
+//! Files are decoded on all cores; each worker fills its own inventory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::error::{Error, Position, Problem, Result};
+use crate::facts::{Inventory, LogTail};
+
+use super::{bundle, objects};
+
+/// One file of a snapshot: its path relative to the snapshot root, for
+/// layout decisions, and the path to show in messages.
+pub struct SnapshotFile {
+    pub relative: PathBuf,
+    pub shown: PathBuf,
+    pub content: Vec<u8>,
+}
+
+/// Reads a snapshot directory or bundle into an inventory.
+pub fn load(path: &Path) -> Result<Inventory> {
+    let metadata = std::fs::metadata(path).map_err(|error| {
+        Error::input(Position::file(path), format!("cannot read snapshot: {error}"))
+    })?;
+    if metadata.is_dir() {
+        let mut files = Vec::new();
+        walk(path, path, &mut files)?;
+        read_all(files, |(relative, full)| {
+            let content = std::fs::read(&full).map_err(|error| Problem {
+                position: Position::file(&full),
+                message: format!("cannot read: {error}"),
+            })?;
+            Ok(SnapshotFile {
+                relative,
+                shown: full,
+                content,
+            })
+        })
+    } else {
+        let files = bundle::read(path)?;
+        read_all(files, Ok)
+    }
+}
+
+fn walk(root: &Path, dir: &Path, files: &mut Vec<(PathBuf, PathBuf)>) -> Result<()> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|error| Error::input(Position::file(dir), format!("cannot list: {error}")))?;
+    let mut entries: Vec<_> = entries.filter_map(|entry| entry.ok()).collect();
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            walk(root, &path, files)?;
+        } else if kind.is_file() {
+            let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+            files.push((relative, path));
+        }
+    }
+    Ok(())
+}
+
+/// Decodes every file on all cores and merges what the workers found.
+fn read_all<T: Send>(
+    files: Vec<T>,
+    open: impl Fn(T) -> std::result::Result<SnapshotFile, Problem> + Sync,
+) -> Result<Inventory> {
+    let files: Vec<Mutex<Option<T>>> = files.into_iter().map(|f| Mutex::new(Some(f))).collect();
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    let results: Vec<(Inventory, Vec<Problem>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut inventory = Inventory::default();
+                    let mut problems = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(slot) = files.get(i) else { break };
+                        let Some(file) = slot.lock().ok().and_then(|mut f| f.take()) else {
+                            continue;
+                        };
+                        match open(file) {
+                            Ok(file) => read_file(&file, &mut inventory, &mut problems),
+                            Err(problem) => problems.push(problem),
+                        }
+                    }
+                    (inventory, problems)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap_or_default())
+            .collect()
+    });
+    let mut inventory = Inventory::default();
+    let mut problems = Vec::new();
+    for (part, part_problems) in results {
+        inventory.merge(part);
+        problems.extend(part_problems);
+    }
+    if problems.is_empty() {
+        Ok(inventory)
+    } else {
+        problems.sort_by(|a, b| {
+            (&a.position.path, a.position.line).cmp(&(&b.position.path, b.position.line))
+        });
+        Err(Error::Input(problems))
+    }
+}
+
+/// What a file is, by where it sits and how it is named.
+fn read_file(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<Problem>) {
+    let parts: Vec<String> = file
+        .relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let name = parts.last().map(String::as_str).unwrap_or("");
+    let mut text = || match std::str::from_utf8(&file.content) {
+        Ok(text) => Some(text),
+        Err(error) => {
+            problems.push(Problem {
+                position: Position::file(&file.shown),
+                message: format!("not UTF-8 text: {error}"),
+            });
+            None
+        }
+    };
+    // Recorded probe results and the bundle manifest belong to later steps.
+    if parts.first().map(String::as_str) == Some("probes") || name == "manifest.json" {
+        return;
+    }
+    if let Some((namespace, pod, container)) = log_location(&parts) {
+        let content = String::from_utf8_lossy(&file.content);
+        inventory
+            .logs
+            .push(LogTail::from_text(namespace, pod, container, &content));
+        return;
+    }
+    if name == "logs.txt" && parts.len() >= 3 {
+        let content = String::from_utf8_lossy(&file.content);
+        let (namespace, pod) = (&parts[parts.len() - 3], &parts[parts.len() - 2]);
+        inventory.logs.extend(dump_logs(namespace, pod, &content));
+        return;
+    }
+    if name.ends_with(".json") {
+        if let Some(text) = text() {
+            objects::read_json(&file.shown, text, inventory, problems);
+        }
+    } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+        if let Some(text) = text() {
+            objects::read_yaml(&file.shown, text, inventory, problems);
+        }
+    }
+}
+
+/// `.../logs/<namespace>/<pod>/<container>.log`
+fn log_location(parts: &[String]) -> Option<(&str, &str, &str)> {
+    let n = parts.len();
+    if n < 4 || parts[n - 4] != "logs" {
+        return None;
+    }
+    let container = parts[n - 1].strip_suffix(".log")?;
+    Some((&parts[n - 3], &parts[n - 2], container))
+}
+
+/// Splits a cluster-info dump `logs.txt` into one tail per container.
+fn dump_logs(namespace: &str, pod: &str, content: &str) -> Vec<LogTail> {
+    const START: &str = "==== START logs for container ";
+    let mut tails = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in content.lines() {
+        if let Some(rest) = line.strip_prefix(START) {
+            if let Some((container, text)) = current.take() {
+                tails.push(LogTail::from_text(namespace, pod, &container, &text));
+            }
+            let container = rest.split(" of pod ").next().unwrap_or(rest).to_string();
+            current = Some((container, String::new()));
+        } else if line.starts_with("==== END logs for container ") {
+            if let Some((container, text)) = current.take() {
+                tails.push(LogTail::from_text(namespace, pod, &container, &text));
+            }
+        } else if let Some((_, text)) = current.as_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    if let Some((container, text)) = current {
+        tails.push(LogTail::from_text(namespace, pod, &container, &text));
+    }
+    tails
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_info_dump_logs_split_per_container() {
+        let text = "==== START logs for container polyaxon-main of pod ml/train ====\nepoch 1\nepoch 2\n==== END logs for container polyaxon-main of pod ml/train ====\n==== START logs for container polyaxon-sidecar of pod ml/train ====\nupload failed\n==== END logs for container polyaxon-sidecar of pod ml/train ====\n";
+        let tails = dump_logs("ml", "train", text);
+        assert_eq!(tails.len(), 2);
+        assert_eq!(tails[0].container, "polyaxon-main");
+        assert_eq!(tails[0].lines, vec!["epoch 1", "epoch 2"]);
+        assert_eq!(tails[1].container, "polyaxon-sidecar");
+        assert_eq!(tails[1].lines, vec!["upload failed"]);
+    }
+
+    #[test]
+    fn logs_layout_names_namespace_pod_and_container() {
+        let parts: Vec<String> = ["x", "logs", "ml", "train-0", "polyaxon-sidecar.log"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(log_location(&parts), Some(("ml", "train-0", "polyaxon-sidecar")));
+        let not_logs: Vec<String> = ["ml", "train-0", "a.log"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(log_location(&not_logs), None);
+    }
+}
