@@ -38,7 +38,10 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
         println!("cargo:rerun-if-changed={}", path.display());
         if path.is_dir() {
             collect(&path, files);
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
             files.push(path);
         }
     }

@@ -162,7 +162,9 @@ fn rules(command: RulesCommand) -> Result<u8> {
                     .rules
                     .iter()
                     .map(|r| r.id.as_str())
-                    .filter(|known| known.eq_ignore_ascii_case(&id) || known.starts_with(&id[..id.len().min(8)]))
+                    .filter(|known| {
+                        known.eq_ignore_ascii_case(&id) || known.starts_with(&id[..id.len().min(8)])
+                    })
                     .collect();
                 return Err(Error::Usage(format!(
                     "no rule `{id}`{}; `pxdoctor rules list` shows them all",

@@ -78,7 +78,12 @@ pub struct CheckArgs {
     pub only: Vec<CategoryArg>,
 
     /// Output format. Repeatable: each is printed in turn.
-    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "table")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT",
+        default_value = "table"
+    )]
     pub output: Vec<Output>,
 
     /// Exit 1 when a finding is at or above this severity.
@@ -86,7 +91,12 @@ pub struct CheckArgs {
     pub fail_on: FailOnArg,
 
     /// Only check this namespace.
-    #[arg(short = 'n', long, value_name = "NAMESPACE", conflicts_with = "all_namespaces")]
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "NAMESPACE",
+        conflicts_with = "all_namespaces"
+    )]
     pub namespace: Option<String>,
 
     /// Check every namespace (the default for a snapshot).

@@ -36,7 +36,9 @@ impl Matcher {
         use serde_json::Value as J;
         match value {
             J::String(pattern) => Ok(vec![Matcher::Regex(compile_regex(pattern)?)]),
-            J::Number(number) => Ok(vec![Matcher::Equals(Value::Num(number.as_f64().unwrap_or(f64::NAN)))]),
+            J::Number(number) => Ok(vec![Matcher::Equals(Value::Num(
+                number.as_f64().unwrap_or(f64::NAN),
+            ))]),
             J::Bool(flag) => Ok(vec![Matcher::Equals(Value::Bool(*flag))]),
             J::Array(items) => Ok(vec![Matcher::OneOf(strings(items)?)]),
             J::Object(operators) => {
@@ -54,7 +56,11 @@ impl Matcher {
 
     pub fn capture_names(&self) -> Vec<String> {
         match self {
-            Matcher::Regex(regex) => regex.capture_names().flatten().map(str::to_string).collect(),
+            Matcher::Regex(regex) => regex
+                .capture_names()
+                .flatten()
+                .map(str::to_string)
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -62,7 +68,10 @@ impl Matcher {
     /// Whether `value` (None when the fact lacks the field) passes.
     pub fn test(&self, value: Option<&Value<'_>>) -> bool {
         let Some(value) = value else {
-            return matches!(self, Matcher::NotRegex(_) | Matcher::NotOneOf(_) | Matcher::Present(false));
+            return matches!(
+                self,
+                Matcher::NotRegex(_) | Matcher::NotOneOf(_) | Matcher::Present(false)
+            );
         };
         match self {
             Matcher::Regex(regex) => regex.is_match(&value.as_text()),
@@ -84,7 +93,11 @@ impl Matcher {
     }
 }
 
-fn parse_operator(operator: &str, argument: &serde_json::Value, ty: FieldType) -> Result<Matcher, String> {
+fn parse_operator(
+    operator: &str,
+    argument: &serde_json::Value,
+    ty: FieldType,
+) -> Result<Matcher, String> {
     use serde_json::Value as J;
     let text = |what: &str| match argument {
         J::String(text) => Ok(text.clone()),
@@ -92,9 +105,13 @@ fn parse_operator(operator: &str, argument: &serde_json::Value, ty: FieldType) -
     };
     let number = |what: &str| {
         if ty != FieldType::Number {
-            return Err(format!("`{what}` compares numbers, and this field is not a number"));
+            return Err(format!(
+                "`{what}` compares numbers, and this field is not a number"
+            ));
         }
-        argument.as_f64().ok_or_else(|| format!("`{what}` takes a number"))
+        argument
+            .as_f64()
+            .ok_or_else(|| format!("`{what}` takes a number"))
     };
     Ok(match operator {
         "regex" => Matcher::Regex(compile_regex(&text("regex")?)?),
@@ -177,8 +194,20 @@ mod tests {
 
     #[test]
     fn wrong_operators_are_explained() {
-        assert!(Matcher::parse_all(&json!({"gte": 1}), FieldType::Text).unwrap_err().contains("not a number"));
-        assert!(Matcher::parse_all(&json!({"like": "x"}), FieldType::Text).unwrap_err().contains("unknown operator `like`"));
-        assert!(Matcher::parse_all(&json!("(unclosed"), FieldType::Text).unwrap_err().contains("invalid regex"));
+        assert!(
+            Matcher::parse_all(&json!({"gte": 1}), FieldType::Text)
+                .unwrap_err()
+                .contains("not a number")
+        );
+        assert!(
+            Matcher::parse_all(&json!({"like": "x"}), FieldType::Text)
+                .unwrap_err()
+                .contains("unknown operator `like`")
+        );
+        assert!(
+            Matcher::parse_all(&json!("(unclosed"), FieldType::Text)
+                .unwrap_err()
+                .contains("invalid regex")
+        );
     }
 }

@@ -58,7 +58,11 @@ pub fn load_rules(dirs: &[PathBuf], include_builtin: bool) -> Result<Vec<Rule>> 
         Ok(rules)
     } else {
         problems.sort_by(|a, b| {
-            (&a.position.path, a.position.line, a.position.column).cmp(&(&b.position.path, b.position.line, b.position.column))
+            (&a.position.path, a.position.line, a.position.column).cmp(&(
+                &b.position.path,
+                b.position.line,
+                b.position.column,
+            ))
         });
         Err(Error::Input(problems))
     }
@@ -73,7 +77,10 @@ fn rule_files(dir: &Path, files: &mut Vec<PathBuf>) {
     for path in entries {
         if path.is_dir() {
             rule_files(&path, files);
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
             files.push(path);
         }
     }
@@ -158,7 +165,9 @@ impl Engine {
             rule.matchers.iter().enumerate().all(|(j, (_, matcher))| {
                 let value = values[plan.field_of[i][j]].as_ref();
                 match plan.slots[i][j] {
-                    Some(slot) => hits[slot.set].as_ref().is_some_and(|h| h.matched(slot.pattern)),
+                    Some(slot) => hits[slot.set]
+                        .as_ref()
+                        .is_some_and(|h| h.matched(slot.pattern)),
                     None => matcher.test(value),
                 }
             })
@@ -183,7 +192,9 @@ impl Engine {
                 let rule = &self.rules[plan.rules[i]];
                 let mut captures = BTreeMap::new();
                 for (j, (_, matcher)) in rule.matchers.iter().enumerate() {
-                    if let (Matcher::Regex(regex), Some(value)) = (matcher, &values[plan.field_of[i][j]]) {
+                    if let (Matcher::Regex(regex), Some(value)) =
+                        (matcher, &values[plan.field_of[i][j]])
+                    {
                         let text = value.as_text();
                         if let Some(found) = regex.captures(&text) {
                             for name in regex.capture_names().flatten() {
@@ -202,7 +213,12 @@ impl Engine {
             .collect()
     }
 
-    fn finding(&self, rule: &Rule, fact: &dyn Fact, captures: &BTreeMap<String, String>) -> Finding {
+    fn finding(
+        &self,
+        rule: &Rule,
+        fact: &dyn Fact,
+        captures: &BTreeMap<String, String>,
+    ) -> Finding {
         let lookup = |name: &str| {
             captures
                 .get(name)
@@ -245,7 +261,9 @@ impl Engine {
 }
 
 fn plan(kind: FactKind, rules: &[Rule]) -> KindPlan {
-    let members: Vec<usize> = (0..rules.len()).filter(|&i| rules[i].fact == kind).collect();
+    let members: Vec<usize> = (0..rules.len())
+        .filter(|&i| rules[i].fact == kind)
+        .collect();
     let mut fields: Vec<String> = Vec::new();
     let mut patterns: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut slots = Vec::new();
@@ -278,7 +296,8 @@ fn plan(kind: FactKind, rules: &[Rule]) -> KindPlan {
         field_of.push(rule_fields);
     }
     // Slots were keyed by field index; renumber them to set positions.
-    let set_index: BTreeMap<usize, usize> = patterns.keys().enumerate().map(|(i, f)| (*f, i)).collect();
+    let set_index: BTreeMap<usize, usize> =
+        patterns.keys().enumerate().map(|(i, f)| (*f, i)).collect();
     for rule_slots in &mut slots {
         for slot in rule_slots.iter_mut().flatten() {
             slot.set = set_index[&slot.set];

@@ -108,13 +108,18 @@ pub fn parse(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Rul
         }
     };
     let before = problems.len();
-    let at = |spanned_line: u64, spanned_column: u64| Position::at(path, spanned_line, spanned_column);
-    let mut report = |position: Position, message: String| problems.push(Problem { position, message });
+    let at =
+        |spanned_line: u64, spanned_column: u64| Position::at(path, spanned_line, spanned_column);
+    let mut report =
+        |position: Position, message: String| problems.push(Problem { position, message });
 
     let category = Category::from_name(&doc.category.value);
     if category.is_none() {
         report(
-            at(doc.category.referenced.line(), doc.category.referenced.column()),
+            at(
+                doc.category.referenced.line(),
+                doc.category.referenced.column(),
+            ),
             format!(
                 "unknown category `{}`; expected one of: {}",
                 doc.category.value,
@@ -125,8 +130,14 @@ pub fn parse(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Rul
     let severity = Severity::from_name(&doc.severity.value);
     if severity.is_none() {
         report(
-            at(doc.severity.referenced.line(), doc.severity.referenced.column()),
-            format!("unknown severity `{}`; expected error, warning or info", doc.severity.value),
+            at(
+                doc.severity.referenced.line(),
+                doc.severity.referenced.column(),
+            ),
+            format!(
+                "unknown severity `{}`; expected error, warning or info",
+                doc.severity.value
+            ),
         );
     }
     let fact = FactKind::from_name(&doc.fact.value);
@@ -148,7 +159,11 @@ pub fn parse(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Rul
                 format!(
                     "unknown fold group `{}`; expected one of: {}",
                     name.value,
-                    fold::GROUPS.iter().map(|g| g.name).collect::<Vec<_>>().join(", ")
+                    fold::GROUPS
+                        .iter()
+                        .map(|g| g.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
         }
@@ -165,20 +180,27 @@ pub fn parse(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Rul
     for (field, spanned) in &doc.matchers {
         let position = at(spanned.referenced.line(), spanned.referenced.column());
         let spec = fact.and_then(|kind| kind.field(field));
-        if let Some(kind) = fact {
-            if spec.is_none() {
-                report(
-                    position.clone(),
-                    format!(
-                        "fact kind `{}` has no field `{field}`; its fields are: {}",
-                        kind.name(),
-                        kind.fields().iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
-                    ),
-                );
-                continue;
-            }
+        if let Some(kind) = fact
+            && spec.is_none()
+        {
+            report(
+                position.clone(),
+                format!(
+                    "fact kind `{}` has no field `{field}`; its fields are: {}",
+                    kind.name(),
+                    kind.fields()
+                        .iter()
+                        .map(|f| f.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            continue;
         }
-        match Matcher::parse_all(&spanned.value, spec.map(|s| s.ty).unwrap_or(FieldType::Text)) {
+        match Matcher::parse_all(
+            &spanned.value,
+            spec.map(|s| s.ty).unwrap_or(FieldType::Text),
+        ) {
             Ok(parsed) => matchers.extend(parsed.into_iter().map(|m| (field.clone(), m))),
             Err(message) => report(position, format!("`{field}`: {message}")),
         }
@@ -195,7 +217,11 @@ pub fn parse(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Rul
         Err(error) => {
             report(
                 at(spanned.referenced.line(), spanned.referenced.column()),
-                format!("{} (at character {} of the template)", error.message, error.offset + 1),
+                format!(
+                    "{} (at character {} of the template)",
+                    error.message,
+                    error.offset + 1
+                ),
             );
             None
         }
@@ -209,13 +235,16 @@ pub fn parse(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Rul
         let line = spanned.referenced.line();
         let mut fact_values = BTreeMap::new();
         for (field, value) in &spanned.value.fact {
-            if let Some(kind) = fact {
-                if kind.field(field).is_none() {
-                    report(
-                        at(line, spanned.referenced.column()),
-                        format!("example fact: fact kind `{}` has no field `{field}`", kind.name()),
-                    );
-                }
+            if let Some(kind) = fact
+                && kind.field(field).is_none()
+            {
+                report(
+                    at(line, spanned.referenced.column()),
+                    format!(
+                        "example fact: fact kind `{}` has no field `{field}`",
+                        kind.name()
+                    ),
+                );
             }
             match json_to_value(value) {
                 Some(value) => {
@@ -237,10 +266,50 @@ pub fn parse(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Rul
     if !examples.iter().any(|e| e.matches) || !examples.iter().any(|e| !e.matches) {
         report(
             Position::at(path, doc.id.referenced.line(), 1),
-            "a rule needs examples that match and look-alikes that must not (`matches: false`)".into(),
+            "a rule needs examples that match and look-alikes that must not (`matches: false`)"
+                .into(),
         );
     }
 
+    if let Some(fact) = fact {
+        let mut known: Vec<String> = matchers
+            .iter()
+            .flat_map(|(_, m)| m.capture_names())
+            .collect();
+        known.extend(fact.fields().iter().map(|f| f.name.to_string()));
+        for (name, spanned, template) in [
+            ("title", &doc.title, &title),
+            ("explain", &doc.explain, &explain),
+            ("remediation", &doc.remediation, &remediation),
+        ] {
+            for placeholder in template.iter().flat_map(|t| t.placeholders()) {
+                if !known.iter().any(|k| k == placeholder) {
+                    problems.push(Problem {
+                        position: at(spanned.referenced.line(), spanned.referenced.column()),
+                        message: format!(
+                            "{name}: placeholder `{{{placeholder}}}` is neither a capture of this rule nor a field of `{}`",
+                            fact.name()
+                        ),
+                    });
+                }
+            }
+        }
+        if let Some(group) = fold {
+            let header = Template::parse(group.header).expect("built-in fold headers parse");
+            for placeholder in header.placeholders() {
+                if fact.field(placeholder).is_none() {
+                    problems.push(Problem {
+                        position: at(doc.fold.as_ref().map_or(1, |f| f.referenced.line()), 1),
+                        message: format!(
+                            "fold group `{}` needs field `{placeholder}`, which `{}` facts do not have",
+                            group.name,
+                            fact.name()
+                        ),
+                    });
+                }
+            }
+        }
+    }
     let (Some(category), Some(severity), Some(fact), Some(title), Some(explain), Some(remediation)) =
         (category, severity, fact, title, explain, remediation)
     else {
@@ -262,46 +331,15 @@ pub fn parse(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Rul
         path: path.to_path_buf(),
         source: text.to_string(),
     };
-    let mut known: Vec<String> = rule.capture_names();
-    known.extend(fact.fields().iter().map(|f| f.name.to_string()));
-    for (name, spanned, template) in [
-        ("title", &doc.title, &rule.title),
-        ("explain", &doc.explain, &rule.explain),
-        ("remediation", &doc.remediation, &rule.remediation),
-    ] {
-        for placeholder in template.placeholders() {
-            if !known.iter().any(|k| k == placeholder) {
-                problems.push(Problem {
-                    position: at(spanned.referenced.line(), spanned.referenced.column()),
-                    message: format!(
-                        "{name}: placeholder `{{{placeholder}}}` is neither a capture of this rule nor a field of `{}`",
-                        fact.name()
-                    ),
-                });
-            }
-        }
-    }
-    if let Some(group) = rule.fold {
-        let header = Template::parse(group.header).expect("built-in fold headers parse");
-        for placeholder in header.placeholders() {
-            if fact.field(placeholder).is_none() {
-                problems.push(Problem {
-                    position: at(doc.fold.as_ref().map_or(1, |f| f.referenced.line()), 1),
-                    message: format!(
-                        "fold group `{}` needs field `{placeholder}`, which `{}` facts do not have",
-                        group.name,
-                        fact.name()
-                    ),
-                });
-            }
-        }
-    }
-    for example in &rule.examples {
+    let rule_is_sound = problems.len() == before;
+    for example in rule.examples.iter().filter(|_| rule_is_sound) {
         for name in example.captures.keys() {
             if !rule.capture_names().contains(name) {
                 problems.push(Problem {
                     position: at(example.line, 1),
-                    message: format!("example expects capture `{name}`, which no regex of this rule defines"),
+                    message: format!(
+                        "example expects capture `{name}`, which no regex of this rule defines"
+                    ),
                 });
             }
         }
@@ -317,7 +355,11 @@ pub fn check_unique_ids(rules: &[Rule], problems: &mut Vec<Problem>) {
             let line = id_line(&rule.source);
             problems.push(Problem {
                 position: Position::at(&rule.path, line, 5),
-                message: format!("duplicate rule id `{}`: already defined in {}", rule.id, first.display()),
+                message: format!(
+                    "duplicate rule id `{}`: already defined in {}",
+                    rule.id,
+                    first.display()
+                ),
             });
         }
     }
@@ -341,8 +383,15 @@ fn json_to_value(value: &serde_json::Value) -> Option<Value<'static>> {
 
 /// saphyr's message may carry a rendered snippet; the position is reported
 /// separately, so the first line is enough.
-fn error_message(message: &str) -> String {
-    message.lines().next().unwrap_or(message).trim().to_string()
+pub fn error_message(message: &str) -> String {
+    let first = message.lines().next().unwrap_or(message).trim();
+    let without_position = first
+        .strip_prefix("error: ")
+        .unwrap_or(first)
+        .split_once(": ")
+        .filter(|(head, _)| head.starts_with("line ") && head.contains(" column "))
+        .map_or(first, |(_, rest)| rest);
+    without_position.to_string()
 }
 
 /// Compiles a regex, with the regex crate's own explanation on failure.

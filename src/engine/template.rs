@@ -47,7 +47,11 @@ impl Template {
                     rest.next();
                     let (_, mut pieces) = stack.pop().expect("section");
                     flush(&mut literal, &mut pieces);
-                    stack.last_mut().expect("root").1.push(Piece::Optional(pieces));
+                    stack
+                        .last_mut()
+                        .expect("root")
+                        .1
+                        .push(Piece::Optional(pieces));
                 }
                 ('{', _) => {
                     let mut name = String::new();
@@ -106,7 +110,11 @@ impl Template {
     /// Fills the template. A placeholder without a value outside any
     /// optional section shows as "?" rather than failing the run.
     pub fn render(&self, lookup: &dyn Fn(&str) -> Option<String>) -> String {
-        fn walk(pieces: &[Piece], lookup: &dyn Fn(&str) -> Option<String>, strict: bool) -> Option<String> {
+        fn walk(
+            pieces: &[Piece],
+            lookup: &dyn Fn(&str) -> Option<String>,
+            strict: bool,
+        ) -> Option<String> {
             let mut out = String::new();
             for piece in pieces {
                 match piece {
@@ -139,21 +147,41 @@ mod tests {
     use super::*;
 
     fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn fills_placeholders_and_keeps_optional_sections_with_values() {
-        let template = Template::parse("needs {requested} {resource}[[, the most free is {max_free} on {node}]].").unwrap();
+        let template = Template::parse(
+            "needs {requested} {resource}[[, the most free is {max_free} on {node}]].",
+        )
+        .unwrap();
         assert_eq!(
-            render_with(&template, &values(&[("requested", "4"), ("resource", "gpu"), ("max_free", "2"), ("node", "g3")])),
+            render_with(
+                &template,
+                &values(&[
+                    ("requested", "4"),
+                    ("resource", "gpu"),
+                    ("max_free", "2"),
+                    ("node", "g3")
+                ])
+            ),
             "needs 4 gpu, the most free is 2 on g3."
         );
         assert_eq!(
-            render_with(&template, &values(&[("requested", "4"), ("resource", "gpu")])),
+            render_with(
+                &template,
+                &values(&[("requested", "4"), ("resource", "gpu")])
+            ),
             "needs 4 gpu."
         );
-        assert_eq!(template.placeholders(), vec!["requested", "resource", "max_free", "node"]);
+        assert_eq!(
+            template.placeholders(),
+            vec!["requested", "resource", "max_free", "node"]
+        );
     }
 
     #[test]

@@ -6,9 +6,9 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::api::events::v1::Event as NewEvent;
 
+use super::Fact;
 use super::subject::{Evidence, RunRef, Subject};
 use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
-use super::Fact;
 
 #[derive(Debug, Clone)]
 pub struct EventFact {
@@ -27,9 +27,21 @@ pub struct EventFact {
 
 pub const FIELDS: &[FieldSpec] = &[
     field("namespace", Text, "namespace of the event"),
-    field("involved_kind", Text, "kind of the object the event is about"),
-    field("involved_name", Text, "name of the object the event is about"),
-    field("reason", Text, "FailedScheduling, FailedMount, BackOff, ..."),
+    field(
+        "involved_kind",
+        Text,
+        "kind of the object the event is about",
+    ),
+    field(
+        "involved_name",
+        Text,
+        "name of the object the event is about",
+    ),
+    field(
+        "reason",
+        Text,
+        "FailedScheduling, FailedMount, BackOff, ...",
+    ),
     field("message", Text, "the event's message, as kubectl shows it"),
     field("type", Text, "Normal or Warning"),
     field("count", Number, "how many times it was seen"),

@@ -55,19 +55,23 @@ impl FactKind {
     /// What a rule example of this kind stands for. A scheduling example
     /// that gives only the scheduler's `message` is parsed as a real one
     /// would be, one fact per cause, so examples test the parser too.
-    pub fn example_facts(self, given: BTreeMap<String, Value<'static>>) -> Vec<Box<dyn FieldSource>> {
-        if self == FactKind::SchedulingReason && !given.contains_key("reason") {
-            if let Some(Value::Str(message)) = given.get("message") {
-                return scheduling::SchedulingFact::from_message(message)
-                    .into_iter()
-                    .map(|fact| {
-                        Box::new(Overlay {
-                            given: given.clone(),
-                            base: fact,
-                        }) as Box<dyn FieldSource>
-                    })
-                    .collect();
-            }
+    pub fn example_facts(
+        self,
+        given: BTreeMap<String, Value<'static>>,
+    ) -> Vec<Box<dyn FieldSource>> {
+        if self == FactKind::SchedulingReason
+            && !given.contains_key("reason")
+            && let Some(Value::Str(message)) = given.get("message")
+        {
+            return scheduling::SchedulingFact::from_message(message)
+                .into_iter()
+                .map(|fact| {
+                    Box::new(Overlay {
+                        given: given.clone(),
+                        base: fact,
+                    }) as Box<dyn FieldSource>
+                })
+                .collect();
         }
         vec![Box::new(given)]
     }

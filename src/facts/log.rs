@@ -37,7 +37,11 @@ pub const FIELDS: &[FieldSpec] = &[
     field("pod", Text, "the pod's name"),
     field("container", Text, "the container's name"),
     field("line", Text, "one line of the container's log tail"),
-    field("polyaxon_container", Bool, "polyaxon-main, -sidecar or -init-*"),
+    field(
+        "polyaxon_container",
+        Bool,
+        "polyaxon-main, -sidecar or -init-*",
+    ),
     field("subject", Text, "the run (or pod) as people name it"),
 ];
 

@@ -208,7 +208,11 @@ impl Inventory {
         let log_runs: Vec<Option<RunRef>> = self
             .logs
             .iter()
-            .map(|log| runs_by_pod.get(&(log.namespace.as_str(), log.pod.as_str())).map(|r| (*r).clone()))
+            .map(|log| {
+                runs_by_pod
+                    .get(&(log.namespace.as_str(), log.pod.as_str()))
+                    .map(|r| (*r).clone())
+            })
             .collect();
         drop(runs_by_pod);
         for (log, run) in self.logs.iter_mut().zip(log_runs) {

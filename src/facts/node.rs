@@ -49,9 +49,17 @@ pub struct NodeConditionFact {
 
 pub const CONDITION_FIELDS: &[FieldSpec] = &[
     field("node", Text, "the node's name"),
-    field("type", Text, "Ready, DiskPressure, MemoryPressure, PIDPressure, ..."),
+    field(
+        "type",
+        Text,
+        "Ready, DiskPressure, MemoryPressure, PIDPressure, ...",
+    ),
     field("status", Text, "True, False or Unknown"),
-    field("reason", Text, "e.g. KubeletHasDiskPressure, NodeStatusUnknown"),
+    field(
+        "reason",
+        Text,
+        "e.g. KubeletHasDiskPressure, NodeStatusUnknown",
+    ),
     field("message", Text, "the condition's message"),
 ];
 
@@ -109,7 +117,10 @@ impl NodeFact {
         format!(
             "{} free of {} allocatable {resource}",
             format_milli(resource, self.free(resource).max(0)),
-            format_milli(resource, self.allocatable.get(resource).copied().unwrap_or(0)),
+            format_milli(
+                resource,
+                self.allocatable.get(resource).copied().unwrap_or(0)
+            ),
         )
     }
 }

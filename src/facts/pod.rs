@@ -46,16 +46,52 @@ pub struct PodFact {
 pub const FIELDS: &[FieldSpec] = &[
     field("namespace", Text, "the pod's namespace"),
     field("name", Text, "the pod's name"),
-    field("phase", Text, "Pending, Running, Succeeded, Failed or Unknown"),
-    field("node", Text, "the node it is bound to; absent while unscheduled"),
-    field("scheduler_name", Text, "spec.schedulerName (default-scheduler when unset)"),
-    field("pending_seconds", Number, "seconds since creation, while Pending"),
+    field(
+        "phase",
+        Text,
+        "Pending, Running, Succeeded, Failed or Unknown",
+    ),
+    field(
+        "node",
+        Text,
+        "the node it is bound to; absent while unscheduled",
+    ),
+    field(
+        "scheduler_name",
+        Text,
+        "spec.schedulerName (default-scheduler when unset)",
+    ),
+    field(
+        "pending_seconds",
+        Number,
+        "seconds since creation, while Pending",
+    ),
     field("pending_for", Text, "pending_seconds for people: 42m, 3h5m"),
-    field("scheduled_status", Text, "status of the PodScheduled condition"),
-    field("scheduled_reason", Text, "reason of the PodScheduled condition"),
-    field("scheduled_message", Text, "message of the PodScheduled condition"),
-    field("scheduling_gates", Text, "spec.schedulingGates names, comma-separated"),
-    field("has_scheduling_event", Bool, "a scheduler event or condition message explains it"),
+    field(
+        "scheduled_status",
+        Text,
+        "status of the PodScheduled condition",
+    ),
+    field(
+        "scheduled_reason",
+        Text,
+        "reason of the PodScheduled condition",
+    ),
+    field(
+        "scheduled_message",
+        Text,
+        "message of the PodScheduled condition",
+    ),
+    field(
+        "scheduling_gates",
+        Text,
+        "spec.schedulingGates names, comma-separated",
+    ),
+    field(
+        "has_scheduling_event",
+        Bool,
+        "a scheduler event or condition message explains it",
+    ),
     field("is_run", Bool, "the pod belongs to a Polyaxon run"),
     field("run_kind", Text, "the run's kind: job, service, tfjob, ..."),
     field("subject", Text, "the run (or pod) as people name it"),
@@ -148,7 +184,10 @@ fn container_requests(container: &Container) -> Resources {
     let Some(resources) = &container.resources else {
         return out;
     };
-    for source in [&resources.limits, &resources.requests].into_iter().flatten() {
+    for source in [&resources.limits, &resources.requests]
+        .into_iter()
+        .flatten()
+    {
         for (resource, quantity) in source {
             if let Some(milli) = parse_milli(&quantity.0) {
                 out.insert(resource.clone(), milli);
@@ -198,7 +237,10 @@ impl Fact for PodFact {
             details.push(format!("schedulerName: {}", self.scheduler_name));
         }
         if !self.scheduling_gates.is_empty() {
-            details.push(format!("schedulingGates: {}", self.scheduling_gates.join(", ")));
+            details.push(format!(
+                "schedulingGates: {}",
+                self.scheduling_gates.join(", ")
+            ));
         }
         if let Some(condition) = &self.scheduled {
             details.push(format!(

@@ -30,7 +30,9 @@ pub fn parse_milli(text: &str) -> Option<i64> {
         _ => return None,
     };
     let milli = (number * scale * 1000.0).ceil();
-    milli.is_finite().then(|| milli.clamp(i64::MIN as f64, i64::MAX as f64) as i64)
+    milli
+        .is_finite()
+        .then(|| milli.clamp(i64::MIN as f64, i64::MAX as f64) as i64)
 }
 
 /// Formats milli-units of `resource` the way `kubectl describe` shows them.

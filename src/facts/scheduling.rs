@@ -35,12 +35,9 @@ static MODERN: LazyLock<Regex> =
 static PREDICATES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)(?:No nodes are available that match all of the (?:following )?predicates::?|fit failure summary on nodes\s*:)(.*)$").unwrap()
 });
-static COUNT_PREFIX: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(\d+) (.+)$").unwrap());
-static COUNT_SUFFIX: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(.+?) \((\d+)\)$").unwrap());
-static TAINT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\{([^:{}]+):\s*([^{}]*)\}").unwrap());
+static COUNT_PREFIX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(\d+) (.+)$").unwrap());
+static COUNT_SUFFIX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(.+?) \((\d+)\)$").unwrap());
+static TAINT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{([^:{}]+):\s*([^{}]*)\}").unwrap());
 static INSUFFICIENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^Insufficient (\S+)$").unwrap());
 
@@ -184,24 +181,60 @@ pub struct SchedulingFact {
 
 pub const FIELDS: &[FieldSpec] = &[
     field("subject", Text, "the run (or pod) as people name it"),
-    field("pending_seconds", Number, "seconds since the pod was created"),
+    field(
+        "pending_seconds",
+        Number,
+        "seconds since the pod was created",
+    ),
     field("pending_for", Text, "pending_seconds for people: 42m, 3h5m"),
     field("message", Text, "the scheduler's whole message"),
     field("reason", Text, "one cause, without its node count"),
     field("nodes", Number, "how many nodes this cause rules out"),
     field("total_nodes", Number, "N of \"0/N nodes are available\""),
-    field("node_count", Text, "\"3 of 4 nodes\", \"1 node\", or \"some nodes\""),
+    field(
+        "node_count",
+        Text,
+        "\"3 of 4 nodes\", \"1 node\", or \"some nodes\"",
+    ),
     field("resource", Text, "for Insufficient X: the resource X"),
     field("requested", Text, "the pod's request of that resource"),
-    field("max_free", Text, "the most of that resource free on any node"),
+    field(
+        "max_free",
+        Text,
+        "the most of that resource free on any node",
+    ),
     field("max_free_node", Text, "the node with the most free"),
-    field("max_allocatable", Text, "the most of that resource any node offers"),
-    field("never_fits", Bool, "the request exceeds every node's allocatable"),
+    field(
+        "max_allocatable",
+        Text,
+        "the most of that resource any node offers",
+    ),
+    field(
+        "never_fits",
+        Bool,
+        "the request exceeds every node's allocatable",
+    ),
     field("taint_key", Text, "the key of the taint the cause names"),
-    field("taint", Text, "the taint as key=value:Effect, when a node carries it"),
-    field("condition", Text, "the node condition behind a taint or predicate"),
-    field("affected_nodes", Text, "nodes that carry the taint, or are cordoned"),
-    field("source", Text, "event or condition: where the verdict was read"),
+    field(
+        "taint",
+        Text,
+        "the taint as key=value:Effect, when a node carries it",
+    ),
+    field(
+        "condition",
+        Text,
+        "the node condition behind a taint or predicate",
+    ),
+    field(
+        "affected_nodes",
+        Text,
+        "nodes that carry the taint, or are cordoned",
+    ),
+    field(
+        "source",
+        Text,
+        "event or condition: where the verdict was read",
+    ),
 ];
 
 impl SchedulingFact {
@@ -217,7 +250,13 @@ impl SchedulingFact {
             .segments
             .into_iter()
             .map(|segment| {
-                let mut fact = SchedulingFact::bare(pod.subject(), message, &parsed.total_nodes, segment, verdict.clone());
+                let mut fact = SchedulingFact::bare(
+                    pod.subject(),
+                    message,
+                    &parsed.total_nodes,
+                    segment,
+                    verdict.clone(),
+                );
                 fact.pending_seconds = pod.pending_seconds;
                 fact.enrich(pod, nodes);
                 fact
@@ -279,7 +318,15 @@ impl SchedulingFact {
         parsed
             .segments
             .into_iter()
-            .map(|segment| SchedulingFact::bare(subject.clone(), message, &parsed.total_nodes, segment, verdict.clone()))
+            .map(|segment| {
+                SchedulingFact::bare(
+                    subject.clone(),
+                    message,
+                    &parsed.total_nodes,
+                    segment,
+                    verdict.clone(),
+                )
+            })
             .collect()
     }
 
@@ -348,7 +395,10 @@ impl SchedulingFact {
             .iter()
             .filter(|node| !node.unschedulable)
             .max_by_key(|node| (node.free(resource), std::cmp::Reverse(node.name.clone())));
-        if let Some(node) = freest {
+        // When the freest node now has room, the scheduler's verdict is older
+        // than the capacity it saw; naming that node would contradict it.
+        let contradicts = |node: &NodeFact| requested.is_some_and(|r| node.free(resource) >= r);
+        if let Some(node) = freest.filter(|node| !contradicts(node)) {
             self.max_free = Some(format_milli(resource, node.free(resource).max(0)));
             self.max_free_node = Some(node.name.clone());
             self.node_evidence.push(
@@ -462,7 +512,8 @@ mod tests {
             parsed.segments,
             vec![
                 Segment {
-                    text: "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }".into(),
+                    text: "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }"
+                        .into(),
                     nodes: Some(1)
                 },
                 Segment {
@@ -486,7 +537,9 @@ mod tests {
 
     #[test]
     fn uncounted_segment_of_newer_schedulers() {
-        let parsed = parse("0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling..");
+        let parsed = parse(
+            "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling..",
+        );
         assert_eq!(parsed.total_nodes, Some(1));
         assert_eq!(
             parsed.segments,
@@ -500,12 +553,22 @@ mod tests {
     #[test]
     fn predicate_generation_counts_in_parentheses() {
         assert_eq!(
-            segments("No nodes are available that match all of the following predicates:: Insufficient cpu (9), MatchNodeSelector (18)."),
-            vec![("Insufficient cpu".into(), Some(9)), ("MatchNodeSelector".into(), Some(18))]
+            segments(
+                "No nodes are available that match all of the following predicates:: Insufficient cpu (9), MatchNodeSelector (18)."
+            ),
+            vec![
+                ("Insufficient cpu".into(), Some(9)),
+                ("MatchNodeSelector".into(), Some(18))
+            ]
         );
         assert_eq!(
-            segments("pod (train-1) failed to fit in any node\nfit failure summary on nodes : Insufficient cpu (2), PodToleratesNodeTaints (1)"),
-            vec![("Insufficient cpu".into(), Some(2)), ("PodToleratesNodeTaints".into(), Some(1))]
+            segments(
+                "pod (train-1) failed to fit in any node\nfit failure summary on nodes : Insufficient cpu (2), PodToleratesNodeTaints (1)"
+            ),
+            vec![
+                ("Insufficient cpu".into(), Some(2)),
+                ("PodToleratesNodeTaints".into(), Some(1))
+            ]
         );
     }
 
@@ -534,7 +597,8 @@ mod tests {
             "0/2 nodes are available: 2 node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }.",
         );
         assert_eq!(facts[0].condition, Some("DiskPressure"));
-        let old = SchedulingFact::from_message("0/2 nodes are available: 2 node(s) had disk pressure.");
+        let old =
+            SchedulingFact::from_message("0/2 nodes are available: 2 node(s) had disk pressure.");
         assert_eq!(old[0].condition, Some("DiskPressure"));
     }
 }

@@ -126,7 +126,7 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub docs: Option<String>,
     /// Present when several causes on one subject were folded into this one.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub causes: Vec<Cause>,
     #[serde(skip)]
     #[schemars(skip)]

@@ -78,7 +78,9 @@ impl Filter {
         let category = self.only.is_empty() || self.only.contains(&finding.category);
         let run = self.runs.is_empty()
             || finding.subject.run.as_ref().is_some_and(|run| {
-                self.runs.iter().any(|wanted| run.uuid.starts_with(wanted.as_str()))
+                self.runs
+                    .iter()
+                    .any(|wanted| run.uuid.starts_with(wanted.as_str()))
             });
         category && run
     }
@@ -93,11 +95,13 @@ impl Report {
         collection: Collection,
     ) -> Report {
         let findings: Vec<Finding> = findings.into_iter().filter(|f| filter.keeps(f)).collect();
-        let (folded, single): (Vec<Finding>, Vec<Finding>) = findings.into_iter().partition(|f| f.fold.is_some());
+        let (folded, single): (Vec<Finding>, Vec<Finding>) =
+            findings.into_iter().partition(|f| f.fold.is_some());
         let mut findings = dedupe(single);
         findings.extend(fold(folded));
         findings.sort_by(|a, b| {
-            (a.severity, a.category, &a.subject, &a.rule).cmp(&(b.severity, b.category, &b.subject, &b.rule))
+            (a.severity, a.category, &a.subject, &a.rule)
+                .cmp(&(b.severity, b.category, &b.subject, &b.rule))
         });
         let count = |severity| findings.iter().filter(|f| f.severity == severity).count();
         let runs_with_findings = findings
@@ -147,7 +151,10 @@ fn dedupe(findings: Vec<Finding>) -> Vec<Finding> {
             }
         }
     }
-    order.into_iter().filter_map(|key| merged.remove(&key)).collect()
+    order
+        .into_iter()
+        .filter_map(|key| merged.remove(&key))
+        .collect()
 }
 
 /// Adds `evidence` unless the same observation is there; with `sum`, the
@@ -157,7 +164,10 @@ fn add_evidence(list: &mut Vec<Evidence>, evidence: Evidence, sum: bool) {
         return;
     }
     let same_event = list.iter_mut().find(|e| {
-        e.kind == "Event" && evidence.kind == "Event" && e.reason == evidence.reason && e.message == evidence.message
+        e.kind == "Event"
+            && evidence.kind == "Event"
+            && e.reason == evidence.reason
+            && e.message == evidence.message
     });
     match same_event {
         Some(existing) if sum => {
@@ -186,7 +196,11 @@ fn fold(findings: Vec<Finding>) -> Vec<Finding> {
     for (_, mut members) in groups {
         members.sort_by(|a, b| {
             let weight = |f: &Finding| f.fold.as_ref().map_or(0, |p| p.weight);
-            (a.severity, std::cmp::Reverse(weight(a)), &a.rule).cmp(&(b.severity, std::cmp::Reverse(weight(b)), &b.rule))
+            (a.severity, std::cmp::Reverse(weight(a)), &a.rule).cmp(&(
+                b.severity,
+                std::cmp::Reverse(weight(b)),
+                &b.rule,
+            ))
         });
         let mut causes: Vec<Cause> = members
             .iter()
@@ -194,7 +208,10 @@ fn fold(findings: Vec<Finding>) -> Vec<Finding> {
                 rule: f.rule.clone(),
                 title: f.title.clone(),
                 severity: f.severity,
-                explanation: f.fold.as_ref().map_or_else(|| f.explanation.clone(), |p| p.phrase.clone()),
+                explanation: f
+                    .fold
+                    .as_ref()
+                    .map_or_else(|| f.explanation.clone(), |p| p.phrase.clone()),
                 remediation: f.remediation.clone(),
             })
             .collect();
@@ -203,10 +220,18 @@ fn fold(findings: Vec<Finding>) -> Vec<Finding> {
         let mut seen = BTreeSet::new();
         causes.retain(|c| seen.insert((c.rule.clone(), c.explanation.clone())));
         let mut lead = members.remove(0);
-        let header = lead.fold.as_ref().map(|p| p.header.clone()).unwrap_or_default();
+        let header = lead
+            .fold
+            .as_ref()
+            .map(|p| p.header.clone())
+            .unwrap_or_default();
         lead.explanation = format!(
             "{header}: {}.",
-            causes.iter().map(|c| c.explanation.as_str()).collect::<Vec<_>>().join("; ")
+            causes
+                .iter()
+                .map(|c| c.explanation.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
         );
         let mut remediations: Vec<&str> = Vec::new();
         for cause in &causes {

@@ -50,7 +50,10 @@ pub fn render(report: &Report) -> String {
     out.push_str(&summary_line(report));
     out.push('\n');
     for skipped in &report.collection.skipped {
-        out.push_str(&format!("not checked: {}: {}\n", skipped.resource, skipped.reason));
+        out.push_str(&format!(
+            "not checked: {}: {}\n",
+            skipped.resource, skipped.reason
+        ));
     }
     out
 }
@@ -58,18 +61,14 @@ pub fn render(report: &Report) -> String {
 fn group_label(finding: &Finding) -> String {
     let subject = &finding.subject;
     match &subject.run {
-        Some(run) => format!("{} · {}", run.label(), subject.object_label()),
+        Some(run) => format!("{}\n  {}", run.label(), subject.object_label()),
         None => subject.object_label(),
     }
 }
 
 fn body(finding: &Finding) -> String {
     let mut lines = vec![finding.title.clone(), finding.explanation.clone()];
-    let mut fixes = finding.remediation.lines();
-    if let Some(first) = fixes.next() {
-        lines.push(format!("Fix: {first}"));
-        lines.extend(fixes.map(|line| format!("     {line}")));
-    }
+    lines.extend(finding.remediation.lines().map(|fix| format!("Fix: {fix}")));
     for evidence in &finding.evidence {
         let mut parts = vec![evidence.kind.clone()];
         parts.extend(evidence.name.clone());

@@ -22,7 +22,10 @@ pub fn read(path: &Path) -> Result<Vec<SnapshotFile>> {
         .map_err(|error| Error::input(Position::file(path), format!("cannot open: {error}")))?;
     let mut archive = tar::Archive::new(GzDecoder::new(file));
     let broken = |error: std::io::Error| {
-        Error::input(Position::file(path), format!("not a readable .tar.gz: {error}"))
+        Error::input(
+            Position::file(path),
+            format!("not a readable .tar.gz: {error}"),
+        )
     };
     let mut files = Vec::new();
     for entry in archive.entries().map_err(broken)? {
@@ -51,7 +54,12 @@ pub fn read(path: &Path) -> Result<Vec<SnapshotFile>> {
 /// `tar czf bundle.tar.gz snapshot/` puts everything under `snapshot/`; the
 /// layout is read from inside that folder.
 fn strip_common_folder(files: &mut [SnapshotFile]) {
-    let first = |file: &SnapshotFile| file.relative.components().next().map(|c| c.as_os_str().to_owned());
+    let first = |file: &SnapshotFile| {
+        file.relative
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_owned())
+    };
     let Some(top) = files.first().and_then(first) else {
         return;
     };
@@ -60,7 +68,11 @@ fn strip_common_folder(files: &mut [SnapshotFile]) {
         .all(|file| file.relative.components().count() > 1 && first(file).as_ref() == Some(&top));
     if shared {
         for file in files.iter_mut() {
-            file.relative = file.relative.strip_prefix(&top).unwrap_or(&file.relative).to_path_buf();
+            file.relative = file
+                .relative
+                .strip_prefix(&top)
+                .unwrap_or(&file.relative)
+                .to_path_buf();
         }
     }
 }

@@ -30,7 +30,12 @@ struct Envelope<'a> {
 }
 
 /// Reads one JSON file into `inventory`; problems name the file and position.
-pub fn read_json(path: &Path, content: &str, inventory: &mut Inventory, problems: &mut Vec<Problem>) {
+pub fn read_json(
+    path: &Path,
+    content: &str,
+    inventory: &mut Inventory,
+    problems: &mut Vec<Problem>,
+) {
     let envelope: Envelope = match serde_json::from_str(content) {
         Ok(envelope) => envelope,
         Err(error) => {
@@ -41,7 +46,9 @@ pub fn read_json(path: &Path, content: &str, inventory: &mut Inventory, problems
     match envelope.items {
         Some(items) => {
             let list_kind = envelope.kind.as_deref().unwrap_or("List");
-            let item_kind = list_kind.strip_suffix("List").filter(|kind| !kind.is_empty());
+            let item_kind = list_kind
+                .strip_suffix("List")
+                .filter(|kind| !kind.is_empty());
             if let Some(kind) = item_kind.filter(|kind| KNOWN_KINDS.contains(kind)) {
                 inventory.kinds_seen.insert(kind.to_string());
             }
@@ -55,7 +62,10 @@ pub fn read_json(path: &Path, content: &str, inventory: &mut Inventory, problems
                     }
                 };
                 let kind = own.kind.as_deref().or(item_kind);
-                let api_version = own.api_version.as_deref().or(envelope.api_version.as_deref());
+                let api_version = own
+                    .api_version
+                    .as_deref()
+                    .or(envelope.api_version.as_deref());
                 if let Some(kind) = kind {
                     let outcome = ingest(kind, api_version, item.get(), inventory);
                     if let Err(error) = outcome {
@@ -65,17 +75,23 @@ pub fn read_json(path: &Path, content: &str, inventory: &mut Inventory, problems
             }
         }
         None => {
-            if let Some(kind) = envelope.kind.as_deref() {
-                if let Err(error) = ingest(kind, envelope.api_version.as_deref(), content, inventory) {
-                    problems.push(json_problem(path, content, 0, &error));
-                }
+            if let Some(kind) = envelope.kind.as_deref()
+                && let Err(error) =
+                    ingest(kind, envelope.api_version.as_deref(), content, inventory)
+            {
+                problems.push(json_problem(path, content, 0, &error));
             }
         }
     }
 }
 
 /// Decodes one object of `kind` from JSON text into its fact.
-fn ingest(kind: &str, api_version: Option<&str>, json: &str, inventory: &mut Inventory) -> serde_json::Result<()> {
+fn ingest(
+    kind: &str,
+    api_version: Option<&str>,
+    json: &str,
+    inventory: &mut Inventory,
+) -> serde_json::Result<()> {
     match kind {
         "Pod" => {
             let pod: Pod = serde_json::from_str(json)?;
@@ -91,7 +107,9 @@ fn ingest(kind: &str, api_version: Option<&str>, json: &str, inventory: &mut Inv
         }
         "Event" => {
             let fact = match api_version.unwrap_or("v1") {
-                "events.k8s.io/v1" => EventFact::from_events_v1(serde_json::from_str::<NewEvent>(json)?),
+                "events.k8s.io/v1" => {
+                    EventFact::from_events_v1(serde_json::from_str::<NewEvent>(json)?)
+                }
                 // v1beta1 has the v1 shape; the typed decoder insists on its
                 // own apiVersion, so it is dropped first.
                 "events.k8s.io/v1beta1" => {
@@ -115,7 +133,10 @@ fn ingest(kind: &str, api_version: Option<&str>, json: &str, inventory: &mut Inv
 fn json_problem(path: &Path, content: &str, offset: usize, error: &serde_json::Error) -> Problem {
     let (base_line, base_column) = line_column(content, offset);
     let (line, column) = if error.line() <= 1 {
-        (base_line, base_column + error.column().saturating_sub(1) as u64)
+        (
+            base_line,
+            base_column + error.column().saturating_sub(1) as u64,
+        )
     } else {
         (base_line + error.line() as u64 - 1, error.column() as u64)
     };
@@ -142,7 +163,12 @@ fn line_column(content: &str, offset: usize) -> (u64, u64) {
 }
 
 /// Reads one YAML file (one or more documents) into `inventory`.
-pub fn read_yaml(path: &Path, content: &str, inventory: &mut Inventory, problems: &mut Vec<Problem>) {
+pub fn read_yaml(
+    path: &Path,
+    content: &str,
+    inventory: &mut Inventory,
+    problems: &mut Vec<Problem>,
+) {
     let documents: Vec<serde_json::Value> = match serde_saphyr::from_multiple(content) {
         Ok(documents) => documents,
         Err(error) => {
@@ -152,13 +178,16 @@ pub fn read_yaml(path: &Path, content: &str, inventory: &mut Inventory, problems
             };
             problems.push(Problem {
                 position,
-                message: first_line(&error.to_string()),
+                message: crate::engine::rule::error_message(&error.to_string()),
             });
             return;
         }
     };
     for (number, document) in documents.into_iter().enumerate() {
-        let kind = document.get("kind").and_then(|k| k.as_str()).map(str::to_string);
+        let kind = document
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .map(str::to_string);
         let api_version = document
             .get("apiVersion")
             .and_then(|v| v.as_str())
@@ -181,8 +210,14 @@ pub fn read_yaml(path: &Path, content: &str, inventory: &mut Inventory, problems
                     inventory.kinds_seen.insert(kind.to_string());
                 }
                 for (i, item) in items.into_iter().enumerate() {
-                    let own_kind = item.get("kind").and_then(|k| k.as_str()).map(str::to_string);
-                    let own_version = item.get("apiVersion").and_then(|k| k.as_str()).map(str::to_string);
+                    let own_kind = item
+                        .get("kind")
+                        .and_then(|k| k.as_str())
+                        .map(str::to_string);
+                    let own_version = item
+                        .get("apiVersion")
+                        .and_then(|k| k.as_str())
+                        .map(str::to_string);
                     let Some(kind) = own_kind.as_deref().or(item_kind) else {
                         continue;
                     };
@@ -204,8 +239,4 @@ pub fn read_yaml(path: &Path, content: &str, inventory: &mut Inventory, problems
             }
         }
     }
-}
-
-fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or(message).to_string()
 }

@@ -26,7 +26,10 @@ pub struct SnapshotFile {
 /// Reads a snapshot directory or bundle into an inventory.
 pub fn load(path: &Path) -> Result<Inventory> {
     let metadata = std::fs::metadata(path).map_err(|error| {
-        Error::input(Position::file(path), format!("cannot read snapshot: {error}"))
+        Error::input(
+            Position::file(path),
+            format!("cannot read snapshot: {error}"),
+        )
     })?;
     if metadata.is_dir() {
         let mut files = Vec::new();
@@ -55,7 +58,9 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<(PathBuf, PathBuf)>) -> Result<
     entries.sort_by_key(|entry| entry.file_name());
     for entry in entries {
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             walk(root, &path, files)?;
         } else if kind.is_file() {
@@ -73,7 +78,9 @@ fn read_all<T: Send>(
 ) -> Result<Inventory> {
     let files: Vec<Mutex<Option<T>>> = files.into_iter().map(|f| Mutex::new(Some(f))).collect();
     let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
     let results: Vec<(Inventory, Vec<Problem>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
@@ -155,10 +162,10 @@ fn read_file(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<
         if let Some(text) = text() {
             objects::read_json(&file.shown, text, inventory, problems);
         }
-    } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-        if let Some(text) = text() {
-            objects::read_yaml(&file.shown, text, inventory, problems);
-        }
+    } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
+        && let Some(text) = text()
+    {
+        objects::read_yaml(&file.shown, text, inventory, problems);
     }
 }
 
@@ -220,8 +227,14 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        assert_eq!(log_location(&parts), Some(("ml", "train-0", "polyaxon-sidecar")));
-        let not_logs: Vec<String> = ["ml", "train-0", "a.log"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            log_location(&parts),
+            Some(("ml", "train-0", "polyaxon-sidecar"))
+        );
+        let not_logs: Vec<String> = ["ml", "train-0", "a.log"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(log_location(&not_logs), None);
     }
 }

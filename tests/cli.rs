@@ -1,0 +1,480 @@
+//! The command line as users and CI meet it: exit codes, flags, the table,
+//! and errors that name the file, line and column.
+
+mod support;
+
+use std::io::Write;
+
+use support::{check_json, kubectl_pxdoctor, pxdoctor, stderr, stdout, subject, testdata};
+
+fn snapshot(name: &str) -> String {
+    testdata(name).to_string_lossy().into_owned()
+}
+
+#[test]
+fn gpu_shortage_table_names_the_run_the_cause_and_the_fix() {
+    let output = pxdoctor(&["check", "--snapshot", &snapshot("gpu-shortage")]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(
+        text.contains("run 5200fc5c… (acme/mnist, op train)"),
+        "{text}"
+    );
+    assert!(text.contains("not enough free nvidia.com/gpu"), "{text}");
+    assert!(
+        text.contains("Fix: Lower container.resources.limits.nvidia.com/gpu"),
+        "{text}"
+    );
+    assert!(text.contains("2 error(s), 0 warning(s)"), "{text}");
+    // Readable in 100 columns, without colour codes when not on a terminal.
+    for line in text.lines() {
+        assert!(line.chars().count() <= 100, "too wide: {line}");
+    }
+    assert!(!text.contains('\u{1b}'), "no escape codes off a terminal");
+}
+
+#[test]
+fn healthy_cluster_exits_zero_and_says_so() {
+    let output = pxdoctor(&["check", "--snapshot", &snapshot("healthy")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("No findings. 13 Polyaxon run(s) checked in 3 namespaces."));
+    let (report, code) = check_json(&testdata("healthy"), &["--fail-on", "info"]);
+    assert_eq!(code, 0);
+    assert_eq!(report["summary"]["runs"], 13);
+    assert_eq!(report["schema"], "pxdoctor.report/v1");
+}
+
+#[test]
+fn fail_on_sets_the_gate() {
+    let gpu = testdata("gpu-shortage");
+    assert_eq!(check_json(&gpu, &["--fail-on", "never"]).1, 0);
+    assert_eq!(check_json(&gpu, &["--fail-on", "error"]).1, 1);
+    let pressure = testdata("node-pressure");
+    // Only warnings left once pending is filtered away.
+    assert_eq!(check_json(&pressure, &["--only", "node"]).1, 0);
+    assert_eq!(
+        check_json(&pressure, &["--only", "node", "--fail-on", "warning"]).1,
+        1
+    );
+}
+
+#[test]
+fn only_run_and_namespace_filter_findings() {
+    let (report, _) = check_json(&testdata("node-pressure"), &["--only", "node"]);
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, vec!["PXD-NODE-002", "PXD-NODE-002"]);
+
+    let (report, _) = check_json(&testdata("gpu-shortage"), &["--run", "5200fc5c"]);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(
+        findings[0]["subject"]["run"]["uuid"],
+        "5200fc5c54e80b7c05f3c8f051545385"
+    );
+    assert_eq!(findings[0]["subject"]["run"]["project"], "mnist");
+
+    let (report, code) = check_json(
+        &testdata("node-pressure"),
+        &["-n", "elsewhere", "--only", "pending"],
+    );
+    assert_eq!(report["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        report["source"]["namespaces"],
+        serde_json::json!(["elsewhere"])
+    );
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn events_of_a_pod_that_was_scheduled_later_are_history() {
+    let (report, _) = check_json(&testdata("gpu-shortage"), &[]);
+    let running_with_old_event = "polyaxon/plx-operation-";
+    let subjects: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(subject)
+        .collect();
+    assert_eq!(subjects.len(), 2);
+    assert!(
+        subjects
+            .iter()
+            .all(|s| s.starts_with(running_with_old_event))
+    );
+    assert!(
+        !subjects.iter().any(|s| s.contains("2c73")),
+        "gpu-r4 ran; its FailedScheduling is old"
+    );
+}
+
+fn rule_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+const GOOD_RULE: &str = r#"id: TEAM-001
+title: "GPU starved"
+category: pending
+severity: warning
+fact: scheduling_reason
+match:
+  reason: '^Insufficient (?P<resource>nvidia\.com/gpu)$'
+explain: "{node_count}: no {resource}"
+remediation: "Ask the platform team."
+examples:
+  - fact: {message: "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}
+    captures: {resource: nvidia.com/gpu}
+  - fact: {message: "0/3 nodes are available: 3 Insufficient cpu."}
+    matches: false
+"#;
+
+#[test]
+fn a_broken_regex_is_an_input_error_with_file_line_and_column() {
+    let broken = GOOD_RULE.replace(
+        r"(?P<resource>nvidia\.com/gpu)",
+        r"(?P<resource>nvidia\.com/gpu",
+    );
+    let dir = rule_dir(&[("starved.yaml", &broken)]);
+    let rules = dir.path().to_string_lossy().into_owned();
+    let output = pxdoctor(&[
+        "check",
+        "--snapshot",
+        &snapshot("healthy"),
+        "--rules",
+        &rules,
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    let expected = format!(
+        "{}:7:11: `reason`: invalid regex",
+        dir.path().join("starved.yaml").display()
+    );
+    assert!(message.contains(&expected), "{message}");
+    assert!(message.contains("unclosed group"), "{message}");
+}
+
+#[test]
+fn every_problem_of_a_rule_file_is_reported_at_once() {
+    let broken = GOOD_RULE
+        .replace("category: pending", "category: pendng")
+        .replace("reason: '^", "reasn: '^")
+        .replace("{node_count}: no {resource}", "{nodecount}: no {resource}");
+    let dir = rule_dir(&[("starved.yaml", &broken)]);
+    let rules = dir.path().to_string_lossy().into_owned();
+    let output = pxdoctor(&["rules", "list", "--rules", &rules]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("starved.yaml:3:11: unknown category `pendng`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("starved.yaml:7:10: fact kind `scheduling_reason` has no field `reasn`"),
+        "{message}"
+    );
+    assert!(message.contains("placeholder `{nodecount}`"), "{message}");
+}
+
+#[test]
+fn unknown_keys_and_duplicate_ids_are_rejected() {
+    let typo = GOOD_RULE.replace("remediation:", "remedation:");
+    let dir = rule_dir(&[("typo.yaml", &typo)]);
+    let output = pxdoctor(&["rules", "list", "--rules", &dir.path().to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("typo.yaml:9:1"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("remedation"),
+        "{}",
+        stderr(&output)
+    );
+
+    let dir = rule_dir(&[("a.yaml", GOOD_RULE), ("b.yaml", GOOD_RULE)]);
+    let output = pxdoctor(&["rules", "list", "--rules", &dir.path().to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("duplicate rule id `TEAM-001`: already defined in"),
+        "{}",
+        stderr(&output)
+    );
+
+    let builtin_clash = GOOD_RULE.replace("TEAM-001", "PXD-PEND-001");
+    let dir = rule_dir(&[("clash.yaml", &builtin_clash)]);
+    let output = pxdoctor(&["rules", "list", "--rules", &dir.path().to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("rules/pending/insufficient-cpu-memory.yaml"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_user_rule_joins_the_built_in_ones() {
+    let dir = rule_dir(&[("starved.yaml", GOOD_RULE)]);
+    let rules = dir.path().to_string_lossy().into_owned();
+    let (report, _) = check_json(&testdata("gpu-shortage"), &["--rules", &rules]);
+    let causes: Vec<&str> = report["findings"][1]["causes"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|c| c["rule"].as_str()).collect())
+        .unwrap_or_default();
+    // Not in the scheduling fold: a finding of its own on the same run.
+    assert!(causes.iter().all(|c| *c != "TEAM-001"));
+    let own: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "TEAM-001")
+        .collect();
+    // Both Pending runs are refused for GPUs; the team's rule sees both.
+    assert_eq!(own.len(), 2);
+    assert!(own.iter().all(
+        |f| f["explanation"] == "3 of 4 nodes: no nvidia.com/gpu" && f["severity"] == "warning"
+    ));
+    let output = pxdoctor(&["rules", "test", &rules]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stdout(&output).contains("2 passed, 0 failed"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_rule_whose_example_fails_fails_rules_test() {
+    let wrong = GOOD_RULE.replace(
+        "captures: {resource: nvidia.com/gpu}",
+        "captures: {resource: amd.com/gpu}",
+    );
+    let dir = rule_dir(&[("starved.yaml", &wrong)]);
+    let output = pxdoctor(&["rules", "test", &dir.path().to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).contains("1 passed, 1 failed"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stdout(&output).contains("starved.yaml:11:"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn built_in_rules_pass_their_examples_and_explain_themselves() {
+    let output = pxdoctor(&["rules", "test"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stdout(&output).contains(" 0 failed"));
+    let output = pxdoctor(&["rules", "explain", "PXD-NODE-002"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert!(text.starts_with("# rules/node/pressure.yaml"));
+    assert!(
+        text.contains("NodeHasNoDiskPressure"),
+        "the look-alike is part of the rule's text"
+    );
+    let output = pxdoctor(&["rules", "explain", "PXD-PEND-1"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("no rule `PXD-PEND-1`"));
+}
+
+#[test]
+fn a_snapshot_file_that_does_not_parse_names_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let pods = std::fs::read_to_string(testdata("gpu-shortage").join("pods.json")).unwrap();
+    // Drop a comma: serde_json notices on the next line.
+    std::fs::copy(
+        testdata("gpu-shortage").join("nodes.json"),
+        dir.path().join("nodes.json"),
+    )
+    .unwrap();
+    let broken = pods.replacen(
+        "\"restartPolicy\": \"Never\",",
+        "\"restartPolicy\": \"Never\"",
+        3,
+    );
+    let line = broken
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.trim() == "\"restartPolicy\": \"Never\"")
+        .map(|(i, _)| i + 2)
+        .unwrap();
+    std::fs::write(dir.path().join("pods.json"), broken).unwrap();
+    let output = pxdoctor(&["check", "--snapshot", &dir.path().to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!("pods.json:{line}:")),
+        "line {line}: {message}"
+    );
+    assert!(message.contains("expected `,` or `}`"), "{message}");
+
+    // Valid JSON of the wrong shape: the position of the object in the file.
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = std::fs::File::create(dir.path().join("pod.json")).unwrap();
+    writeln!(file, "{{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n  {{\"kind\": \"Pod\", \"metadata\": {{\"name\": \"p\"}},\n   \"spec\": {{\"containers\": \"oops\"}}}}]}}").unwrap();
+    let output = pxdoctor(&["check", "--snapshot", &dir.path().to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("pod.json:3:"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("invalid type"),
+        "{}",
+        stderr(&output)
+    );
+
+    // YAML syntax errors carry their line too.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pods.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n",
+    )
+    .unwrap();
+    let output = pxdoctor(&["check", "--snapshot", &dir.path().to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("pods.yaml:"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    let output = pxdoctor(&["check"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--snapshot"),
+        "{}",
+        stderr(&output)
+    );
+    let output = pxdoctor(&["check", "--snapshot", "/nonexistent/snapshot"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("/nonexistent/snapshot"),
+        "{}",
+        stderr(&output)
+    );
+    let output = pxdoctor(&["check", "--snapshot", &snapshot("healthy"), "-o", "yaml"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("invalid value 'yaml'"),
+        "{}",
+        stderr(&output)
+    );
+    let output = pxdoctor(&[
+        "check",
+        "--snapshot",
+        &snapshot("healthy"),
+        "--rules",
+        "/nonexistent/rules",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--rules /nonexistent/rules"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn the_kubectl_plugin_speaks_as_kubectl_pxdoctor() {
+    let output = kubectl_pxdoctor(&["check", "--help"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stdout(&output).contains("Usage: kubectl pxdoctor check"),
+        "{}",
+        stdout(&output)
+    );
+    let output = kubectl_pxdoctor(&[
+        "check",
+        "--snapshot",
+        &snapshot("gpu-shortage"),
+        "-n",
+        "polyaxon",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let output = pxdoctor(&["version"]);
+    assert_eq!(
+        stdout(&output).trim(),
+        format!("pxdoctor {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn rules_over_log_lines_read_both_log_layouts() {
+    let rule = r#"id: TEAM-LOG-001
+title: "sidecar synced"
+category: artifacts
+severity: info
+fact: log_line
+match:
+  container: {equals: polyaxon-sidecar}
+  line: 'to (?P<bucket>s3://[^/\s]+)'
+explain: "{subject}: {container} wrote to {bucket}"
+remediation: "none needed"
+examples:
+  - fact: {container: polyaxon-sidecar, line: "INFO Synced 14 artifacts to s3://acme-artifacts/churn"}
+    captures: {bucket: "s3://acme-artifacts"}
+  - fact: {container: polyaxon-main, line: "INFO Synced 14 artifacts to s3://acme-artifacts/churn"}
+    matches: false
+"#;
+    let dir = rule_dir(&[("log.yaml", rule)]);
+    let rules = dir.path().to_string_lossy().into_owned();
+    // logs/<ns>/<pod>/<container>.log
+    let (report, _) = check_json(
+        &testdata("healthy"),
+        &["--rules", &rules, "--only", "artifacts"],
+    );
+    let found = report["findings"].as_array().unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0]["explanation"]
+            .as_str()
+            .unwrap()
+            .ends_with("polyaxon-sidecar wrote to s3://acme-artifacts")
+    );
+    assert_eq!(found[0]["subject"]["run"]["project"], "churn");
+    // cluster-info dump: <ns>/<pod>/logs.txt with per-container markers
+    let (report, _) = check_json(
+        &testdata("cordoned-pool"),
+        &["--rules", &rules, "--only", "artifacts"],
+    );
+    let found = report["findings"].as_array().unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        found[0]["evidence"][0]["message"],
+        "INFO syncing artifacts to s3://acme-artifacts/nlp"
+    );
+}
+
+#[test]
+fn the_checked_in_schema_is_the_generated_one() {
+    let path = support::repo().join("schema/report.v1.json");
+    let generated = pxdoctor::report::schema::report_schema();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "schema/report.v1.json is stale: run `UPDATE_SCHEMA=1 cargo test --test cli`"
+    );
+}

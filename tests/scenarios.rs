@@ -1,0 +1,129 @@
+//! Snapshot goldens: every `testdata/<scenario>/` must yield exactly the
+//! findings its `expected.yaml` lists (no more, no fewer), with the causes in
+//! order and the explanation saying what the file says it says.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Deserialize;
+use support::{check_json, subject, testdata};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expected {
+    exit_code: i32,
+    findings: Vec<ExpectedFinding>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedFinding {
+    rule: String,
+    subject: String,
+    #[serde(default)]
+    causes: Option<Vec<String>>,
+    #[serde(default)]
+    says: Vec<String>,
+}
+
+fn scenarios() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(support::repo().join("testdata"))
+        .expect("testdata")
+        .flatten()
+        .filter(|entry| entry.path().join("expected.yaml").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn verify(name: &str, snapshot: &Path) {
+    let text =
+        std::fs::read_to_string(testdata(name).join("expected.yaml")).expect("expected.yaml");
+    let expected: Expected = serde_saphyr::from_str(&text).expect("expected.yaml parses");
+    let (report, code) = check_json(snapshot, &[]);
+    assert_eq!(code, expected.exit_code, "{name}: exit code");
+    let findings = report["findings"].as_array().expect("findings");
+    let got: BTreeSet<(String, String)> = findings
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap_or("").to_string(), subject(f)))
+        .collect();
+    let want: BTreeSet<(String, String)> = expected
+        .findings
+        .iter()
+        .map(|f| (f.rule.clone(), f.subject.clone()))
+        .collect();
+    assert_eq!(got, want, "{name}: findings (rule, subject)");
+    for want in &expected.findings {
+        let finding = findings
+            .iter()
+            .find(|f| f["rule"] == want.rule.as_str() && subject(f) == want.subject)
+            .expect("found above");
+        if let Some(causes) = &want.causes {
+            let got: Vec<&str> = finding["causes"]
+                .as_array()
+                .map(|c| c.iter().filter_map(|c| c["rule"].as_str()).collect())
+                .unwrap_or_default();
+            assert_eq!(
+                &got, causes,
+                "{name}: causes of {} on {}",
+                want.rule, want.subject
+            );
+        }
+        let text = format!(
+            "{}\n{}",
+            finding["explanation"].as_str().unwrap_or(""),
+            finding["remediation"].as_str().unwrap_or("")
+        );
+        for phrase in &want.says {
+            assert!(
+                text.contains(phrase.as_str()),
+                "{name}: {} on {} should say {phrase:?}; it says:\n{text}",
+                want.rule,
+                want.subject
+            );
+        }
+        assert!(
+            !finding["evidence"].as_array().is_none_or(|e| e.is_empty()),
+            "{name}: evidence"
+        );
+    }
+    let errors = findings.iter().filter(|f| f["severity"] == "error").count() as u64;
+    assert_eq!(
+        report["summary"]["error"], errors,
+        "{name}: summary counts errors"
+    );
+}
+
+#[test]
+fn every_scenario_yields_its_expected_findings() {
+    let names = scenarios();
+    assert!(names.len() >= 7, "scenarios: {names:?}");
+    for name in names {
+        verify(&name, &testdata(&name));
+    }
+}
+
+#[test]
+fn a_tar_gz_bundle_gives_the_same_findings_as_its_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["gpu-shortage", "cordoned-pool"] {
+        let bundle = dir.path().join(format!("{name}.tar.gz"));
+        // A real tar, as a support engineer would pack a snapshot folder.
+        let status = std::process::Command::new("tar")
+            .arg("czf")
+            .arg(&bundle)
+            .arg("-C")
+            .arg(support::repo().join("testdata"))
+            .arg(name)
+            .status()
+            .expect("tar runs");
+        assert!(status.success());
+        let (from_dir, _) = check_json(&testdata(name), &[]);
+        let (from_bundle, _) = check_json(&bundle, &[]);
+        assert_eq!(from_dir["findings"], from_bundle["findings"], "{name}");
+        verify(name, &bundle);
+    }
+}
