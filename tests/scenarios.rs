@@ -127,3 +127,28 @@ fn a_tar_gz_bundle_gives_the_same_findings_as_its_directory() {
         verify(name, &bundle);
     }
 }
+
+#[test]
+fn a_gpu_shortage_leads_a_cpu_shortage_of_the_same_node_count() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["nodes.json", "pods.json", "events.json"] {
+        let text = std::fs::read_to_string(testdata("gpu-shortage").join(file)).unwrap();
+        // The scheduler sorts segments as strings: cpu comes first.
+        let text = text.replace(
+            "1 node(s) had untolerated taint {dedicated: infer}, 3 Insufficient nvidia.com/gpu.",
+            "1 node(s) had untolerated taint {dedicated: infer}, 3 Insufficient cpu, 3 Insufficient nvidia.com/gpu.",
+        );
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+    let (report, _) = check_json(dir.path(), &["--run", "5200fc5c"]);
+    let finding = &report["findings"][0];
+    assert_eq!(finding["rule"], "PXD-PEND-002");
+    assert_eq!(finding["title"], "Pending: not enough nvidia.com/gpu");
+    let causes: Vec<&str> = finding["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["rule"].as_str())
+        .collect();
+    assert_eq!(causes, vec!["PXD-PEND-002", "PXD-PEND-001", "PXD-PEND-005"]);
+}

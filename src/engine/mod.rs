@@ -234,6 +234,7 @@ impl Engine {
                 group: group.name.to_string(),
                 header,
                 phrase: phrase.clone(),
+                priority: rule.priority,
                 weight: fact
                     .field("nodes")
                     .and_then(|v| v.as_number())

@@ -32,6 +32,8 @@ struct RuleDoc {
     fold: Option<Spanned<String>>,
     #[serde(default)]
     fallback: bool,
+    #[serde(default)]
+    priority: i64,
     #[serde(rename = "match", default)]
     matchers: BTreeMap<String, Spanned<serde_json::Value>>,
     explain: Spanned<String>,
@@ -71,6 +73,9 @@ pub struct Rule {
     pub fact: FactKind,
     pub fold: Option<&'static FoldGroup>,
     pub fallback: bool,
+    /// Among folded causes of equal severity and node count, the higher
+    /// priority leads (a GPU shortage says more than a CPU one beside it).
+    pub priority: i64,
     pub matchers: Vec<(String, Matcher)>,
     pub explain: Template,
     pub remediation: Template,
@@ -323,6 +328,7 @@ pub fn parse(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Rul
         fact,
         fold,
         fallback: doc.fallback,
+        priority: doc.priority,
         matchers,
         explain,
         remediation,

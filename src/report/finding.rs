@@ -111,6 +111,8 @@ pub struct FoldPart {
     pub phrase: String,
     /// Larger weighs more among causes of the same severity (node count).
     pub weight: u64,
+    /// Breaks ties of weight: the rule's `priority`.
+    pub priority: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

@@ -194,13 +194,14 @@ fn fold(findings: Vec<Finding>) -> Vec<Finding> {
         }
     }
     for (_, mut members) in groups {
-        members.sort_by(|a, b| {
-            let weight = |f: &Finding| f.fold.as_ref().map_or(0, |p| p.weight);
-            (a.severity, std::cmp::Reverse(weight(a)), &a.rule).cmp(&(
-                b.severity,
-                std::cmp::Reverse(weight(b)),
-                &b.rule,
-            ))
+        members.sort_by_key(|f| {
+            let (weight, priority) = f.fold.as_ref().map_or((0, 0), |p| (p.weight, p.priority));
+            (
+                f.severity,
+                std::cmp::Reverse(weight),
+                std::cmp::Reverse(priority),
+                f.rule.clone(),
+            )
         });
         let mut causes: Vec<Cause> = members
             .iter()

@@ -183,7 +183,7 @@ pub fn read_yaml(
             return;
         }
     };
-    for (number, document) in documents.into_iter().enumerate() {
+    for (number, mut document) in documents.into_iter().enumerate() {
         let kind = document
             .get("kind")
             .and_then(|k| k.as_str())
@@ -192,8 +192,8 @@ pub fn read_yaml(
             .get("apiVersion")
             .and_then(|v| v.as_str())
             .map(str::to_string);
-        let items = match document.get("items") {
-            Some(serde_json::Value::Array(items)) => Some(items.clone()),
+        let items = match document.get_mut("items").map(serde_json::Value::take) {
+            Some(serde_json::Value::Array(items)) => Some(items),
             _ => None,
         };
         let mut yaml_problem = |what: String, error: serde_json::Error| {
