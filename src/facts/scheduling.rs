@@ -122,7 +122,7 @@ fn condition_behind(segment: &str, taint_key: Option<&str>) -> Option<&'static s
         "node.kubernetes.io/disk-pressure" => Some("DiskPressure"),
         "node.kubernetes.io/memory-pressure" => Some("MemoryPressure"),
         "node.kubernetes.io/pid-pressure" => Some("PIDPressure"),
-        "node.kubernetes.io/not-ready" | "node.kubernetes.io/unreachable" => Some("Ready"),
+        "node.kubernetes.io/not-ready" | "node.kubernetes.io/unreachable" => Some("NotReady"),
         "node.kubernetes.io/network-unavailable" => Some("NetworkUnavailable"),
         "node.kubernetes.io/out-of-disk" => Some("OutOfDisk"),
         _ => None,
@@ -136,8 +136,8 @@ fn condition_behind(segment: &str, taint_key: Option<&str>) -> Option<&'static s
             ("nodeundermemorypressure", "MemoryPressure"),
             ("pid pressure", "PIDPressure"),
             ("nodeunderpidpressure", "PIDPressure"),
-            ("were not ready", "Ready"),
-            ("nodenotready", "Ready"),
+            ("were not ready", "NotReady"),
+            ("nodenotready", "NotReady"),
             ("unavailable network", "NetworkUnavailable"),
             ("nodenetworkunavailable", "NetworkUnavailable"),
             ("out of disk", "OutOfDisk"),
@@ -428,7 +428,22 @@ impl SchedulingFact {
     }
 }
 
-fn node_condition<'a>(node: &'a NodeFact, type_: &str) -> Option<&'a super::NodeConditionFact> {
+/// "a, b, c and 11 more": enough names to act on, short enough to read.
+fn name_some(names: &[String]) -> String {
+    const SHOWN: usize = 3;
+    if names.len() <= SHOWN + 1 {
+        return names.join(", ");
+    }
+    format!(
+        "{} and {} more",
+        names[..SHOWN].join(", "),
+        names.len() - SHOWN
+    )
+}
+
+/// The node's condition behind a label: NotReady is the Ready condition.
+fn node_condition<'a>(node: &'a NodeFact, label: &str) -> Option<&'a super::NodeConditionFact> {
+    let type_ = if label == "NotReady" { "Ready" } else { label };
     node.conditions.iter().find(|c| c.type_ == type_)
 }
 
@@ -465,7 +480,7 @@ impl FieldSource for SchedulingFact {
             "taint" => self.taint.as_deref().map(text),
             "condition" => self.condition.map(text),
             "affected_nodes" => {
-                (!self.affected_nodes.is_empty()).then(|| text(self.affected_nodes.join(", ")))
+                (!self.affected_nodes.is_empty()).then(|| text(name_some(&self.affected_nodes)))
             }
             "source" => Some(text(match self.verdict {
                 Verdict::Event(_) => "event",
