@@ -615,5 +615,16 @@ mod tests {
         let old =
             SchedulingFact::from_message("0/2 nodes are available: 2 node(s) had disk pressure.");
         assert_eq!(old[0].condition, Some("DiskPressure"));
+        let gone = SchedulingFact::from_message(
+            "0/12 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }.",
+        );
+        assert_eq!(gone[0].condition, Some("NotReady"));
+    }
+
+    #[test]
+    fn long_node_lists_are_shortened() {
+        let names: Vec<String> = (1..=6).map(|i| format!("n{i}")).collect();
+        assert_eq!(name_some(&names), "n1, n2, n3 and 3 more");
+        assert_eq!(name_some(&names[..4]), "n1, n2, n3, n4");
     }
 }
