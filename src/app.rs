@@ -6,12 +6,15 @@ use std::io::Write;
 
 use clap::{CommandFactory, FromArgMatches};
 
-use crate::cli::{CategoryArg, CheckArgs, Cli, Command, FailOnArg, Output, RulesCommand};
+use crate::cli::{
+    CategoryArg, CheckArgs, Cli, ClusterArgs, CollectArgs, Command, FailOnArg, Output, RulesCommand,
+};
 use crate::engine::{self, Engine};
 use crate::error::{Error, Result};
 use crate::report::finding::Category;
 use crate::report::{self, Collection, FailOn, Filter, Report, Skipped, Source};
-use crate::source::snapshot;
+use crate::source::cluster::{self, ClusterOptions};
+use crate::source::{bundle, snapshot};
 
 /// Runs pxdoctor as `invoked_as` ("pxdoctor" or "kubectl pxdoctor") and
 /// returns the process exit code.
@@ -44,6 +47,7 @@ pub fn main(invoked_as: &str) -> u8 {
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Check(args) => check(&args),
+        Command::Collect(args) => collect(&args),
         Command::Rules { command } => rules(command),
         Command::Version => {
             println!("pxdoctor {}", env!("CARGO_PKG_VERSION"));
@@ -54,45 +58,66 @@ pub fn run(cli: Cli) -> Result<u8> {
 
 fn check(args: &CheckArgs) -> Result<u8> {
     let engine = Engine::new(engine::load_rules(&args.rules, true)?);
-    let Some(path) = &args.snapshot else {
-        return Err(Error::Usage(
-            "reading a live cluster is not built yet: pass --snapshot PATH (a directory of \
-             `kubectl get -o json` output, a `kubectl cluster-info dump` directory, or a .tar.gz)"
-                .into(),
-        ));
+    let (mut inventory, mut source, live) = match &args.snapshot {
+        Some(path) => {
+            let inventory = snapshot::load(path)?;
+            let source = Source {
+                kind: "snapshot".into(),
+                path: Some(path.display().to_string()),
+                context: None,
+                namespaces: Vec::new(),
+            };
+            (inventory, source, false)
+        }
+        None => {
+            let gathered = runtime()?.block_on(gather(&args.cluster, false))?;
+            let source = Source {
+                kind: "cluster".into(),
+                path: None,
+                context: gathered.context,
+                namespaces: gathered.namespaces,
+            };
+            (gathered.inventory, source, true)
+        }
     };
-    let mut inventory = snapshot::load(path)?;
-    let mut namespaces: BTreeSet<String> = inventory
-        .pods
-        .iter()
-        .map(|pod| pod.namespace.clone())
-        .chain(inventory.events.iter().map(|e| e.namespace.clone()))
-        .filter(|ns| !ns.is_empty())
-        .collect();
-    if let Some(namespace) = &args.namespace {
-        namespaces = BTreeSet::from([namespace.clone()]);
-        inventory.retain_namespaces(&namespaces);
+    if let Some(namespace) = &args.cluster.namespace {
+        let only = BTreeSet::from([namespace.clone()]);
+        inventory.retain_namespaces(&only);
+        source.namespaces = vec![namespace.clone()];
     }
-    let skipped = [("Pod", "pods"), ("Event", "events"), ("Node", "nodes")]
+    if source.namespaces.is_empty() {
+        source.namespaces = inventory
+            .pods
+            .iter()
+            .map(|pod| pod.namespace.clone())
+            .chain(inventory.events.iter().map(|e| e.namespace.clone()))
+            .filter(|ns| !ns.is_empty())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+    }
+    let mut skipped: Vec<Skipped> = [("Pod", "pods"), ("Event", "events"), ("Node", "nodes")]
         .into_iter()
         .filter(|(kind, _)| !inventory.kinds_seen.contains(*kind))
+        .filter(|(_, resource)| !inventory.gaps.iter().any(|g| g.resource == *resource))
         .map(|(_, resource)| Skipped {
             resource: resource.into(),
             reason: format!("no {resource} in the snapshot; checks that need them could not run"),
         })
         .collect();
-    let now = inventory.newest.unwrap_or_else(jiff::Timestamp::now);
+    skipped.extend(inventory.gaps.iter().map(|gap| Skipped {
+        resource: match &gap.namespace {
+            Some(namespace) => format!("{} in {namespace}", gap.resource),
+            None => gap.resource.clone(),
+        },
+        reason: gap.message.clone(),
+    }));
+    let now = now(&inventory, live)?;
     let facts = inventory.correlate(now);
     let findings = engine.evaluate(&facts);
     let filter = Filter {
         only: args.only.iter().map(|c| category(*c)).collect(),
         runs: args.runs.clone(),
-    };
-    let source = Source {
-        kind: "snapshot".into(),
-        path: Some(path.display().to_string()),
-        context: None,
-        namespaces: namespaces.into_iter().collect(),
     };
     let collection = Collection {
         skipped,
@@ -109,6 +134,94 @@ fn check(args: &CheckArgs) -> Result<u8> {
         let _ = stdout.write_all(text.as_bytes());
     }
     Ok(fail_on(args.fail_on).exit_code(&report))
+}
+
+/// The moment pending durations run to: PXDOCTOR_NOW (for reproducible
+/// reports and tests), a bundle's collection time, a snapshot's newest
+/// timestamp, or the clock for a live cluster.
+fn now(inventory: &crate::facts::Inventory, live: bool) -> Result<jiff::Timestamp> {
+    if let Ok(text) = std::env::var("PXDOCTOR_NOW") {
+        return text.parse().map_err(|error| {
+            Error::Usage(format!(
+                "PXDOCTOR_NOW={text}: not an RFC 3339 time: {error}"
+            ))
+        });
+    }
+    let recorded = inventory
+        .collected_at
+        .or(if live { None } else { inventory.newest });
+    Ok(recorded.unwrap_or_else(jiff::Timestamp::now))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Error::Collection(format!("cannot start the async runtime: {error}")))
+}
+
+fn cluster_options(args: &ClusterArgs) -> ClusterOptions {
+    ClusterOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        cluster: args.cluster.clone(),
+        user: args.user.clone(),
+        as_user: args.as_user.clone(),
+        as_groups: args.as_groups.clone(),
+        namespace: args.namespace.clone(),
+        all_namespaces: args.all_namespaces,
+        request_timeout: args.request_timeout,
+        timeout: args.timeout,
+        chunk_size: args.chunk_size as usize,
+        verbose: args.verbose > 0,
+    }
+}
+
+/// Reads the cluster within --timeout, whatever happens underneath.
+async fn gather(args: &ClusterArgs, keep_raw: bool) -> Result<cluster::Gathered> {
+    let options = cluster_options(args);
+    // The fetcher stops at the deadline; this is the backstop.
+    let bound = options.timeout + std::time::Duration::from_secs(2);
+    match tokio::time::timeout(bound, cluster::gather(&options, keep_raw)).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::Collection(format!(
+            "nothing could be collected within --timeout {}s",
+            options.timeout.as_secs()
+        ))),
+    }
+}
+
+fn collect(args: &CollectArgs) -> Result<u8> {
+    let gathered = runtime()?.block_on(gather(&args.cluster, true))?;
+    let manifest = bundle::Manifest {
+        tool: "pxdoctor".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        collected_at: jiff::Timestamp::now().to_string(),
+        context: gathered.context.clone(),
+        namespaces: gathered.namespaces.clone(),
+        skipped: gathered.inventory.gaps.clone(),
+    };
+    bundle::write(
+        &args.output,
+        &manifest,
+        &gathered.raw,
+        &gathered.inventory.logs,
+    )?;
+    let objects: usize = gathered.raw.iter().map(|list| list.items.len()).sum();
+    eprintln!(
+        "wrote {}: {objects} objects in {} lists, {} log tails, {} requests",
+        args.output.display(),
+        gathered.raw.len(),
+        gathered.inventory.logs.len(),
+        gathered.requests
+    );
+    for gap in &gathered.inventory.gaps {
+        eprintln!(
+            "not collected: {} {}: {}",
+            gap.verb, gap.resource, gap.message
+        );
+    }
+    Ok(0)
 }
 
 fn fail_on(arg: FailOnArg) -> FailOn {

@@ -19,8 +19,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check a snapshot of a cluster and explain what keeps runs from running.
+    /// Check a cluster (or a snapshot of one) and explain what keeps runs from running.
     Check(CheckArgs),
+    /// Write a redacted snapshot bundle of the cluster for offline analysis.
+    Collect(CollectArgs),
     /// The rule catalogue: list, explain and self-test rules.
     Rules {
         #[command(subcommand)]
@@ -90,7 +92,39 @@ pub struct CheckArgs {
     #[arg(long, value_name = "LEVEL", default_value = "error")]
     pub fail_on: FailOnArg,
 
-    /// Only check this namespace.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// kubectl's flags, with kubectl's names.
+#[derive(Debug, Args, Clone)]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// The kubeconfig cluster to use.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+
+    /// The kubeconfig user to use.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Username to impersonate.
+    #[arg(long = "as", value_name = "USER")]
+    pub as_user: Option<String>,
+
+    /// Group to impersonate. Repeatable.
+    #[arg(long = "as-group", value_name = "GROUP")]
+    pub as_groups: Vec<String>,
+
+    /// Only check this namespace (default: where Polyaxon runs, and its
+    /// agent's additional namespaces; else the context's namespace).
     #[arg(
         short = 'n',
         long,
@@ -102,6 +136,97 @@ pub struct CheckArgs {
     /// Check every namespace (the default for a snapshot).
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
+
+    /// How long one request may take, as kubectl takes it: 30s, 1m, 0 (no limit).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: std::time::Duration,
+
+    /// Items per LIST page, as kubectl's --chunk-size.
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub chunk_size: u32,
+
+    /// How long the whole collection may take.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// Log every request to stderr (method, path, status, duration).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Where to write the bundle (.tar.gz).
+    #[arg(short = 'o', long = "output", value_name = "BUNDLE.tar.gz")]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Go-style durations as kubectl accepts them: "30s", "1m30s", "500ms",
+/// "2h"; a bare number is seconds; "0" means no limit.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    use std::time::Duration;
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(if seconds == 0 {
+            Duration::from_secs(24 * 3600)
+        } else {
+            Duration::from_secs(seconds)
+        });
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration (e.g. 30s, 1m, 2h)"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let seconds = match unit {
+            "ns" => number / 1e9,
+            "us" | "µs" => number / 1e6,
+            "ms" => number / 1e3,
+            "s" => number,
+            "m" => number * 60.0,
+            "h" => number * 3600.0,
+            _ => {
+                return Err(format!(
+                    "`{text}` is not a duration: unknown unit `{unit}` (use ms, s, m or h)"
+                ));
+            }
+        };
+        total += Duration::from_secs_f64(seconds);
+    }
+    if total.is_zero() {
+        return Ok(Duration::from_secs(24 * 3600));
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_like_kubectl() {
+        assert_eq!(super::parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(super::parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(
+            super::parse_duration("500ms"),
+            Ok(Duration::from_millis(500))
+        );
+        assert_eq!(super::parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert!(super::parse_duration("5 minutes").is_err());
+    }
 }
 
 #[derive(Debug, Subcommand)]

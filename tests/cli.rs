@@ -356,10 +356,23 @@ fn a_snapshot_file_that_does_not_parse_names_its_position() {
 
 #[test]
 fn usage_errors_exit_two() {
-    let output = pxdoctor(&["check"]);
+    let output = pxdoctor(&["check", "--kubeconfig", "/nonexistent/kubeconfig"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("--snapshot"),
+        stderr(&output).contains("--kubeconfig /nonexistent/kubeconfig"),
+        "{}",
+        stderr(&output)
+    );
+    let output = pxdoctor(&[
+        "check",
+        "--snapshot",
+        &snapshot("healthy"),
+        "--timeout",
+        "soon",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("`soon` is not a duration"),
         "{}",
         stderr(&output)
     );

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::value::{FieldSource, FieldSpec, Value};
-use super::{event, log, node, pod, scheduling};
+use super::{event, gap, log, node, pod, scheduling};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FactKind {
@@ -13,15 +13,17 @@ pub enum FactKind {
     NodeCondition,
     SchedulingReason,
     LogLine,
+    CollectionGap,
 }
 
 impl FactKind {
-    pub const ALL: [FactKind; 5] = [
+    pub const ALL: [FactKind; 6] = [
         FactKind::Pod,
         FactKind::Event,
         FactKind::NodeCondition,
         FactKind::SchedulingReason,
         FactKind::LogLine,
+        FactKind::CollectionGap,
     ];
 
     pub fn name(self) -> &'static str {
@@ -31,6 +33,7 @@ impl FactKind {
             FactKind::NodeCondition => "node_condition",
             FactKind::SchedulingReason => "scheduling_reason",
             FactKind::LogLine => "log_line",
+            FactKind::CollectionGap => "collection_gap",
         }
     }
 
@@ -45,6 +48,7 @@ impl FactKind {
             FactKind::NodeCondition => node::CONDITION_FIELDS,
             FactKind::SchedulingReason => scheduling::FIELDS,
             FactKind::LogLine => log::FIELDS,
+            FactKind::CollectionGap => gap::FIELDS,
         }
     }
 

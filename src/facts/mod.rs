@@ -7,6 +7,7 @@
 
 pub mod duration;
 pub mod event;
+pub mod gap;
 pub mod kinds;
 pub mod log;
 pub mod node;
@@ -22,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use jiff::Timestamp;
 
 pub use event::EventFact;
+pub use gap::CollectionGap;
 pub use kinds::FactKind;
 pub use log::LogTail;
 pub use node::{NodeConditionFact, NodeFact};
@@ -46,10 +48,13 @@ pub struct Inventory {
     pub events: Vec<EventFact>,
     pub nodes: Vec<NodeFact>,
     pub logs: Vec<LogTail>,
+    pub gaps: Vec<CollectionGap>,
     /// Kinds the source delivered (even when empty), e.g. "Pod", "Node".
     pub kinds_seen: BTreeSet<String>,
     /// The newest timestamp in the data: "now" for a snapshot.
     pub newest: Option<Timestamp>,
+    /// When a bundle was collected: "now" for its findings.
+    pub collected_at: Option<Timestamp>,
 }
 
 impl Inventory {
@@ -58,8 +63,10 @@ impl Inventory {
         self.events.extend(other.events);
         self.nodes.extend(other.nodes);
         self.logs.extend(other.logs);
+        self.gaps.extend(other.gaps);
         self.kinds_seen.extend(other.kinds_seen);
         self.saw_time(other.newest);
+        self.collected_at = self.collected_at.or(other.collected_at);
     }
 
     pub fn saw_time(&mut self, time: Option<Timestamp>) {
@@ -188,6 +195,9 @@ impl Inventory {
                 requests: Resources::new(),
                 scheduled: None,
                 scheduling_gates: Vec::new(),
+                component: None,
+                containers: Vec::new(),
+                failing_containers: Vec::new(),
                 has_scheduling_event: true,
                 pending_seconds: None,
             };
@@ -236,6 +246,7 @@ impl Inventory {
             node_conditions,
             scheduling,
             logs: self.logs,
+            gaps: self.gaps,
             runs,
         }
     }
@@ -256,6 +267,7 @@ pub struct Facts {
     pub node_conditions: Vec<NodeConditionFact>,
     pub scheduling: Vec<SchedulingFact>,
     pub logs: Vec<LogTail>,
+    pub gaps: Vec<CollectionGap>,
     /// Distinct Polyaxon runs that have pods.
     pub runs: BTreeSet<String>,
 }
@@ -268,6 +280,7 @@ impl Facts {
             FactKind::Event => self.events.iter().for_each(|f| visit(f)),
             FactKind::NodeCondition => self.node_conditions.iter().for_each(|f| visit(f)),
             FactKind::SchedulingReason => self.scheduling.iter().for_each(|f| visit(f)),
+            FactKind::CollectionGap => self.gaps.iter().for_each(|f| visit(f)),
             FactKind::LogLine => {
                 for tail in &self.logs {
                     for line in &tail.lines {

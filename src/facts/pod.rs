@@ -37,6 +37,12 @@ pub struct PodFact {
     /// The PodScheduled condition, when the pod has one.
     pub scheduled: Option<PodCondition>,
     pub scheduling_gates: Vec<String>,
+    /// app.kubernetes.io/component: polyaxon-jobs, polyaxon-agent, ...
+    pub component: Option<String>,
+    /// Containers (init ones included) in the pod spec.
+    pub containers: Vec<String>,
+    /// Containers that failed, crash-loop or restarted: whose logs explain.
+    pub failing_containers: Vec<String>,
     /// Set when facts are correlated: a scheduler event names this pod.
     pub has_scheduling_event: bool,
     /// Set when facts are correlated: seconds since creation while Pending.
@@ -119,7 +125,28 @@ impl PodFact {
                 *requests.entry(resource).or_default() += milli;
             }
         }
+        let containers = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .chain(spec.containers.iter())
+            .map(|c| c.name.clone())
+            .collect();
+        let failing_containers = status
+            .init_container_statuses
+            .iter()
+            .flatten()
+            .chain(status.container_statuses.iter().flatten())
+            .filter(|s| is_failing(s))
+            .map(|s| s.name.clone())
+            .collect();
         Some(PodFact {
+            component: metadata
+                .labels
+                .as_ref()
+                .and_then(|labels| labels.get("app.kubernetes.io/component").cloned()),
+            containers,
+            failing_containers,
             run: run_of(metadata.labels.as_ref(), metadata.annotations.as_ref()),
             namespace: metadata.namespace.unwrap_or_else(|| "default".into()),
             name,
@@ -159,6 +186,20 @@ impl PodFact {
             run: self.run.clone(),
         }
     }
+}
+
+/// A container whose log is worth reading: it failed, is failing, or
+/// restarted.
+fn is_failing(status: &k8s_openapi::api::core::v1::ContainerStatus) -> bool {
+    let state = status.state.as_ref();
+    let waiting = state
+        .and_then(|s| s.waiting.as_ref())
+        .and_then(|w| w.reason.as_deref())
+        .is_some_and(|reason| !matches!(reason, "ContainerCreating" | "PodInitializing"));
+    let failed = state
+        .and_then(|s| s.terminated.as_ref())
+        .is_some_and(|t| t.exit_code != 0);
+    waiting || failed || status.restart_count > 0
 }
 
 /// Requests as the scheduler counts them: a container without requests but

@@ -76,3 +76,82 @@ fn strip_common_folder(files: &mut [SnapshotFile]) {
         }
     }
 }
+
+/// What a bundle says about itself: who wrote it, when, from where, and
+/// what could not be collected (so a snapshot check reports the same gaps).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    pub tool: String,
+    pub version: String,
+    pub collected_at: String,
+    #[serde(default)]
+    pub context: Option<String>,
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    #[serde(default)]
+    pub skipped: Vec<crate::facts::CollectionGap>,
+}
+
+/// Writes a bundle: the lists (already redacted), log tails (redacted
+/// here), and the manifest. Written beside `path` and renamed into place, so
+/// an interrupted collect never leaves half a bundle under the final name.
+pub fn write(
+    path: &Path,
+    manifest: &Manifest,
+    lists: &[super::cluster::RawList],
+    logs: &[crate::facts::LogTail],
+) -> Result<()> {
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+
+    let failed = |error: std::io::Error| {
+        Error::input(
+            Position::file(path),
+            format!("cannot write the bundle: {error}"),
+        )
+    };
+    let partial = path.with_extension("partial");
+    let file = std::fs::File::create(&partial).map_err(failed)?;
+    let mut archive = tar::Builder::new(GzEncoder::new(file, Compression::default()));
+    let mut add = |name: &str, bytes: &[u8]| -> std::io::Result<()> {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(jiff::Timestamp::now().as_second().max(0) as u64);
+        header.set_cksum();
+        archive.append_data(&mut header, name, bytes)
+    };
+    for list in lists {
+        let document = serde_json::json!({
+            "apiVersion": list.api_version,
+            "kind": list.kind,
+            "metadata": {},
+            "items": list.items,
+        });
+        add(
+            &list.path,
+            &serde_json::to_vec_pretty(&document).unwrap_or_default(),
+        )
+        .map_err(failed)?;
+    }
+    for log in logs {
+        let mut text = String::new();
+        for line in &log.lines {
+            text.push_str(&super::redact::redact_line(line));
+            text.push('\n');
+        }
+        let name = format!("logs/{}/{}/{}.log", log.namespace, log.pod, log.container);
+        add(&name, text.as_bytes()).map_err(failed)?;
+    }
+    add(
+        "manifest.json",
+        &serde_json::to_vec_pretty(manifest).unwrap_or_default(),
+    )
+    .map_err(failed)?;
+    archive
+        .into_inner()
+        .and_then(|encoder| encoder.finish())
+        .and_then(|file| file.sync_all())
+        .map_err(failed)?;
+    std::fs::rename(&partial, path).map_err(failed)
+}

@@ -4,5 +4,9 @@
 //! same data gives the same findings whatever it was read from.
 
 pub mod bundle;
+pub mod cluster;
+pub mod fetch;
 pub mod objects;
+pub mod redact;
+pub mod resources;
 pub mod snapshot;

@@ -141,8 +141,12 @@ fn read_file(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<
             None
         }
     };
-    // Recorded probe results and the bundle manifest belong to later steps.
-    if parts.first().map(String::as_str) == Some("probes") || name == "manifest.json" {
+    if parts.len() == 1 && name == "manifest.json" {
+        read_manifest(file, inventory, problems);
+        return;
+    }
+    // Recorded probe results belong to the artifacts and API checks.
+    if parts.first().map(String::as_str) == Some("probes") {
         return;
     }
     if let Some((namespace, pod, container)) = log_location(&parts) {
@@ -166,6 +170,21 @@ fn read_file(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<
         && let Some(text) = text()
     {
         objects::read_yaml(&file.shown, text, inventory, problems);
+    }
+}
+
+/// A bundle's manifest: its collection time is "now" for the bundle's
+/// findings, and what it could not collect is reported again.
+fn read_manifest(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<Problem>) {
+    match serde_json::from_slice::<super::bundle::Manifest>(&file.content) {
+        Ok(manifest) => {
+            inventory.collected_at = manifest.collected_at.parse().ok();
+            inventory.gaps.extend(manifest.skipped);
+        }
+        Err(error) => problems.push(Problem {
+            position: Position::at(&file.shown, error.line() as u64, error.column() as u64),
+            message: format!("not a pxdoctor bundle manifest: {error}"),
+        }),
     }
 }
 

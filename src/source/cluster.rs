@@ -1,0 +1,516 @@
+//! A live cluster as a source: kubectl's flags and config, one paginated
+//! LIST per resource and scope (never a request per object), run
+//! concurrently, with the caller's access asked up front. Pages are decoded
+//! by the same code as snapshot files, so a cluster and a snapshot of it give
+//! the same facts. Forbidden or failed lists become collection gaps.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::ProgressBar;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::error::{Error, Problem, Result};
+use crate::facts::{CollectionGap, Inventory, LogTail};
+
+use super::fetch::{FetchError, Fetcher, Listing};
+use super::objects;
+use super::redact;
+use super::resources::{RESOURCES, Resource};
+
+/// kubectl's flags, as given.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub cluster: Option<String>,
+    pub user: Option<String>,
+    pub as_user: Option<String>,
+    pub as_groups: Vec<String>,
+    pub namespace: Option<String>,
+    pub all_namespaces: bool,
+    pub request_timeout: Duration,
+    pub timeout: Duration,
+    pub chunk_size: usize,
+    pub verbose: bool,
+}
+
+/// One list as collected: its objects, for a bundle (redacted).
+pub struct RawList {
+    pub path: String,
+    pub kind: String,
+    pub api_version: String,
+    pub items: Vec<Value>,
+}
+
+/// What a cluster gave.
+pub struct Gathered {
+    pub inventory: Inventory,
+    pub context: Option<String>,
+    /// The namespaces checked; empty with -A.
+    pub namespaces: Vec<String>,
+    /// Present when asked for (collect): the lists, redacted.
+    pub raw: Vec<RawList>,
+    pub requests: usize,
+}
+
+/// Reads the cluster. `keep_raw` keeps redacted objects for a bundle.
+pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered> {
+    let (client, context) = connect(options).await?;
+    let progress = spinner(options.verbose);
+    let deadline = Instant::now() + options.timeout;
+    let fetcher = Arc::new(Fetcher::new(
+        client.clone(),
+        deadline,
+        options.request_timeout,
+        options.chunk_size,
+        options.verbose,
+        progress.clone(),
+    ));
+    fetcher.say("finding Polyaxon's namespaces".into());
+    let namespaces = namespaces(options, &fetcher, client.default_namespace()).await;
+    let scopes: Vec<Option<String>> = if namespaces.is_empty() {
+        vec![None]
+    } else {
+        namespaces.iter().cloned().map(Some).collect()
+    };
+
+    let mut jobs = JoinSet::new();
+    for resource in RESOURCES {
+        let scopes: Vec<Option<String>> = if resource.namespaced {
+            scopes.clone()
+        } else {
+            vec![None]
+        };
+        for scope in scopes {
+            let fetcher = fetcher.clone();
+            jobs.spawn(async move { list(&fetcher, resource, scope, keep_raw).await });
+        }
+    }
+    let mut inventory = Inventory::default();
+    let mut raw = Vec::new();
+    let mut problems = Vec::new();
+    let mut failures = Vec::new();
+    let mut succeeded = 0;
+    while let Some(joined) = jobs.join_next().await {
+        let Ok(outcome) = joined else { continue };
+        match outcome.result {
+            Ok(()) => {
+                succeeded += 1;
+                inventory.merge(outcome.inventory);
+                raw.extend(outcome.raw);
+                problems.extend(outcome.problems);
+            }
+            Err(error) => failures.push((outcome.resource, outcome.namespace, error)),
+        }
+    }
+    if succeeded == 0
+        && let Some((_, _, error)) = failures.first()
+    {
+        return Err(unreachable(&client_url(options).await, error));
+    }
+    for (resource, namespace, error) in failures {
+        inventory.gaps.push(gap(resource, namespace, &error));
+    }
+    if !problems.is_empty() {
+        // The server's own JSON did not decode: say so rather than guess.
+        return Err(Error::Input(problems));
+    }
+    fetcher.say("reading the logs of failing Polyaxon containers".into());
+    let logs = tails(&fetcher, &inventory).await;
+    inventory.logs.extend(logs);
+    if let Some(progress) = progress {
+        progress.finish_and_clear();
+    }
+    let (requests, _) = fetcher.counts();
+    Ok(Gathered {
+        inventory,
+        context,
+        namespaces,
+        raw,
+        requests,
+    })
+}
+
+/// A client from kubectl's flags: the kubeconfig (or KUBECONFIG's files,
+/// merged), else the in-cluster service account.
+async fn connect(options: &ClusterOptions) -> Result<(kube::Client, Option<String>)> {
+    let kubeconfig =
+        match &options.kubeconfig {
+            Some(path) => Some(Kubeconfig::read_from(path).map_err(|error| {
+                Error::Usage(format!("--kubeconfig {}: {error}", path.display()))
+            })?),
+            None => Kubeconfig::read().ok(),
+        };
+    let selection = KubeConfigOptions {
+        context: options.context.clone(),
+        cluster: options.cluster.clone(),
+        user: options.user.clone(),
+    };
+    let (mut config, context) = match kubeconfig {
+        Some(kubeconfig) => {
+            let context = options
+                .context
+                .clone()
+                .or(kubeconfig.current_context.clone());
+            let config = kube::Config::from_custom_kubeconfig(kubeconfig, &selection)
+                .await
+                .map_err(|error| Error::Usage(format!("kubeconfig: {error}")))?;
+            (config, context)
+        }
+        None => {
+            let config = kube::Config::incluster().map_err(|error| {
+                Error::Collection(format!(
+                    "no kubeconfig found (KUBECONFIG, ~/.kube/config) and not running in a cluster: {error}; \
+                     pass --kubeconfig, or --snapshot to read a snapshot"
+                ))
+            })?;
+            (config, None)
+        }
+    };
+    if let Some(user) = &options.as_user {
+        config.auth_info.impersonate = Some(user.clone());
+    }
+    if !options.as_groups.is_empty() {
+        config.auth_info.impersonate_groups = Some(options.as_groups.clone());
+    }
+    config.read_timeout = Some(options.request_timeout);
+    config.connect_timeout = Some(options.request_timeout.min(Duration::from_secs(10)));
+    // Retries are ours: they honour Retry-After and the run's deadline.
+    config.default_retry = false;
+    let client = kube::Client::try_from(config).map_err(|error| {
+        Error::Collection(format!(
+            "cannot build a client from the kubeconfig: {error}"
+        ))
+    })?;
+    Ok((client, context))
+}
+
+async fn client_url(options: &ClusterOptions) -> String {
+    let kubeconfig = match &options.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path).ok(),
+        None => Kubeconfig::read().ok(),
+    };
+    let selection = KubeConfigOptions {
+        context: options.context.clone(),
+        cluster: options.cluster.clone(),
+        user: options.user.clone(),
+    };
+    match kubeconfig {
+        Some(k) => kube::Config::from_custom_kubeconfig(k, &selection)
+            .await
+            .map(|c| c.cluster_url.to_string())
+            .unwrap_or_default(),
+        None => String::new(),
+    }
+}
+
+/// Exit 3, with what to do about it.
+fn unreachable(url: &str, error: &FetchError) -> Error {
+    let hint = match error {
+        FetchError::Unauthorized(_) => {
+            "the API server rejected the credentials: refresh them (an expired token, a revoked \
+             certificate; for EKS `aws eks update-kubeconfig`, for GKE `gcloud container clusters \
+             get-credentials`, for AKS `az aks get-credentials`)"
+        }
+        FetchError::Timeout => {
+            "the API server did not answer in time: check the server address, VPN or proxy, or raise --timeout"
+        }
+        FetchError::Unreachable(message) if message.contains("exec") => {
+            "the kubeconfig's exec credential plugin failed: run it by hand to see why"
+        }
+        FetchError::Unreachable(message) if message.to_lowercase().contains("certificate") => {
+            "the server's TLS certificate is not trusted: the kubeconfig's certificate-authority does not match the server"
+        }
+        FetchError::Forbidden(_) => {
+            "the caller may not read anything pxdoctor needs: see `kubectl auth can-i --list`"
+        }
+        _ => "check the server address in the kubeconfig, and that the cluster is up",
+    };
+    let at = if url.is_empty() {
+        String::new()
+    } else {
+        format!(" at {url}")
+    };
+    Error::Collection(format!(
+        "nothing could be collected from the cluster{at}: {}; {hint}",
+        error.describe()
+    ))
+}
+
+fn spinner(verbose: bool) -> Option<ProgressBar> {
+    use std::io::IsTerminal;
+    if verbose || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.enable_steady_tick(Duration::from_millis(120));
+    Some(bar)
+}
+
+/// -n, else -A, else where Polyaxon runs (plus its agent's additional
+/// namespaces), else the context's namespace.
+async fn namespaces(
+    options: &ClusterOptions,
+    fetcher: &Fetcher,
+    context_namespace: &str,
+) -> Vec<String> {
+    if let Some(namespace) = &options.namespace {
+        return vec![namespace.clone()];
+    }
+    if options.all_namespaces {
+        return Vec::new();
+    }
+    let mut found = BTreeSet::new();
+    let platform =
+        "/api/v1/pods?labelSelector=app.kubernetes.io%2Fpart-of%3Dpolyaxon-core&limit=100";
+    if let Ok(body) = fetcher.get(platform).await {
+        let list: Value = serde_json::from_str(&body).unwrap_or_default();
+        for item in list["items"].as_array().into_iter().flatten() {
+            if let Some(namespace) = item.pointer("/metadata/namespace").and_then(Value::as_str) {
+                found.insert(namespace.to_string());
+            }
+        }
+    }
+    if found.is_empty() {
+        found.insert(context_namespace.to_string());
+    }
+    for namespace in found.clone() {
+        let path = format!("/api/v1/namespaces/{namespace}/configmaps?limit=100");
+        let Ok(body) = fetcher.get(&path).await else {
+            continue;
+        };
+        let list: Value = serde_json::from_str(&body).unwrap_or_default();
+        for item in list["items"].as_array().into_iter().flatten() {
+            if let Some(extra) = item
+                .pointer("/data/POLYAXON_ADDITIONAL_NAMESPACES")
+                .and_then(Value::as_str)
+            {
+                found.extend(additional_namespaces(extra));
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// The agent's additional namespaces: a JSON list or a comma-separated one.
+fn additional_namespaces(value: &str) -> Vec<String> {
+    let value = value.trim();
+    let list: Vec<String> = serde_json::from_str(value).unwrap_or_else(|_| {
+        value
+            .trim_matches(['[', ']'])
+            .split(',')
+            .map(str::to_string)
+            .collect()
+    });
+    list.into_iter()
+        .map(|n| n.trim().trim_matches(['"', '\'']).to_string())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+struct Listed {
+    resource: &'static Resource,
+    namespace: Option<String>,
+    result: std::result::Result<(), FetchError>,
+    inventory: Inventory,
+    raw: Vec<RawList>,
+    problems: Vec<Problem>,
+}
+
+/// One resource in one scope: asked about first, then listed page by page.
+async fn list(
+    fetcher: &Fetcher,
+    resource: &'static Resource,
+    namespace: Option<String>,
+    keep_raw: bool,
+) -> Listed {
+    let mut listed = Listed {
+        resource,
+        namespace: namespace.clone(),
+        result: Ok(()),
+        inventory: Inventory::default(),
+        raw: Vec::new(),
+        problems: Vec::new(),
+    };
+    if let Some(message) = denied(fetcher, resource, namespace.as_deref()).await {
+        listed.result = Err(FetchError::Forbidden(message));
+        return listed;
+    }
+    let path = resource.path(namespace.as_deref());
+    // Decoding problems name the request, as a file would be named.
+    let shown = PathBuf::from(format!("GET {path}"));
+    fetcher.say(format!(
+        "listing {} {}",
+        resource.plural,
+        scope_words(namespace.as_deref())
+    ));
+    let mut items: Vec<Value> = Vec::new();
+    let mut list_kind = format!("{}List", resource.kind);
+    let mut inventory = Inventory::default();
+    let mut problems = Vec::new();
+    let outcome = fetcher
+        .list(&path, |listing| match listing {
+            Listing::Page(body) => {
+                objects::read_json(&shown, body, &mut inventory, &mut problems);
+                if keep_raw && let Ok(mut page) = serde_json::from_str::<Value>(body) {
+                    if let Some(kind) = page["kind"].as_str() {
+                        list_kind = kind.to_string();
+                    }
+                    if let Value::Array(page_items) = page["items"].take() {
+                        for mut item in page_items {
+                            redact::redact_object(resource.kind, &mut item);
+                            items.push(item);
+                        }
+                    }
+                }
+            }
+            Listing::Restart => {
+                inventory = Inventory::default();
+                items.clear();
+            }
+        })
+        .await;
+    inventory.kinds_seen.insert(resource.kind.to_string());
+    listed.inventory = inventory;
+    listed.problems = problems;
+    listed.result = outcome.map(|_| ());
+    if keep_raw && listed.result.is_ok() {
+        let api_version = if resource.group.is_empty() {
+            resource.version.to_string()
+        } else {
+            format!("{}/{}", resource.group, resource.version)
+        };
+        listed.raw.push(RawList {
+            path: resource.bundle_path(namespace.as_deref()),
+            kind: list_kind,
+            api_version,
+            items,
+        });
+    }
+    listed
+}
+
+fn scope_words(namespace: Option<&str>) -> String {
+    match namespace {
+        Some(namespace) => format!("in {namespace}"),
+        None => "in all namespaces".into(),
+    }
+}
+
+/// Asks the API server whether the caller may list `resource` there
+/// (SelfSubjectAccessReview). Some(reason) when it may not; None when it
+/// may, or when the question itself could not be asked (then the LIST
+/// will tell).
+async fn denied(fetcher: &Fetcher, resource: &Resource, namespace: Option<&str>) -> Option<String> {
+    let review = json!({
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": {
+            "verb": "list",
+            "group": resource.group,
+            "resource": resource.plural,
+            "namespace": namespace.filter(|_| resource.namespaced).unwrap_or(""),
+        }}
+    });
+    let answer = fetcher
+        .post(
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            review.to_string(),
+        )
+        .await
+        .ok()?;
+    let answer: Value = serde_json::from_str(&answer).ok()?;
+    if answer.pointer("/status/allowed").and_then(Value::as_bool) != Some(false) {
+        return None;
+    }
+    let reason = answer
+        .pointer("/status/reason")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let scope = match namespace.filter(|_| resource.namespaced) {
+        Some(namespace) => format!("in the namespace \"{namespace}\""),
+        None => "at the cluster scope".into(),
+    };
+    let mut message = format!(
+        "SelfSubjectAccessReview: not allowed to list resource \"{}\" in API group \"{}\" {scope}",
+        resource.plural, resource.group
+    );
+    if !reason.is_empty() {
+        message.push_str(&format!(" ({reason})"));
+    }
+    Some(message)
+}
+
+fn gap(resource: &Resource, namespace: Option<String>, error: &FetchError) -> CollectionGap {
+    let reason = match error {
+        FetchError::Forbidden(_) | FetchError::Unauthorized(_) => "forbidden",
+        FetchError::Timeout => "timeout",
+        _ => "error",
+    };
+    CollectionGap {
+        verb: "list".into(),
+        resource: resource.plural.into(),
+        group: resource.group.into(),
+        namespace: namespace.filter(|_| resource.namespaced),
+        reason: reason.into(),
+        message: error.describe(),
+        skipped_checks: resource.needed_for.into(),
+    }
+}
+
+/// The last lines of failing Polyaxon containers, and of the agent and
+/// operator: what they printed is often the explanation.
+async fn tails(fetcher: &Fetcher, inventory: &Inventory) -> Vec<LogTail> {
+    const MAX_LOGS: usize = 50;
+    let mut wanted = Vec::new();
+    for pod in &inventory.pods {
+        let platform = matches!(
+            pod.component.as_deref(),
+            Some("polyaxon-agent" | "polyaxon-operator")
+        );
+        let containers: Vec<&String> = if platform {
+            pod.containers.iter().collect()
+        } else if pod.run.is_some() {
+            pod.failing_containers
+                .iter()
+                .filter(|c| crate::facts::run::is_polyaxon_container(c))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for container in containers {
+            wanted.push((pod.namespace.clone(), pod.name.clone(), container.clone()));
+        }
+    }
+    let mut tails = Vec::new();
+    for (namespace, pod, container) in wanted.into_iter().take(MAX_LOGS) {
+        let path = format!(
+            "/api/v1/namespaces/{namespace}/pods/{pod}/log?container={container}&tailLines=200"
+        );
+        if let Ok(text) = fetcher.get(&path).await {
+            tails.push(LogTail::from_text(&namespace, &pod, &container, &text));
+        }
+    }
+    tails
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn additional_namespaces_read_both_spellings() {
+        assert_eq!(
+            additional_namespaces(r#"["ml-a", "ml-b"]"#),
+            vec!["ml-a", "ml-b"]
+        );
+        assert_eq!(additional_namespaces("ml-a, ml-b"), vec!["ml-a", "ml-b"]);
+        assert!(additional_namespaces("").is_empty());
+    }
+}

@@ -1,0 +1,156 @@
+//! Masks secrets before anything leaves the cluster in a bundle: Secret
+//! values, credential-looking environment values and configuration keys,
+//! and credentials inside log lines and messages. At most the shape of an
+//! access key id survives (`AKIA****WXYZ`), so a user can tell keys apart.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+const MASK: &str = "****";
+
+static KEY_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(AKIA|ASIA)[0-9A-Z]{12}([0-9A-Z]{4})\b").unwrap());
+static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\b([a-z0-9_.-]*(?:secret|password|passwd|token|api[_-]?key|access[_-]?key|credential)[a-z0-9_.-]*)("?\s*[=:]\s*"?)([^\s",'}]+)"#).unwrap()
+});
+static AUTHORIZATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(authorization\s*[:=]\s*(?:bearer|token|basic|internaltoken|ephemeraltoken)\s+)\S+",
+    )
+    .unwrap()
+});
+static URL_PASSWORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"://([^/\s:@]+):([^/\s@]+)@").unwrap());
+static SENSITIVE_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(^|_)(secret|secret_access_key|secret_key|password|passwd|token|auth_token|api_?key|access_key|credentials?|private_key|security_token|session_token)$").unwrap()
+});
+
+/// A secret value shown as at most its key-id shape.
+pub fn mask_value(value: &str) -> String {
+    match KEY_ID.captures(value) {
+        Some(c) if c[0].len() == value.trim().len() => format!("{}{MASK}{}", &c[1], &c[2]),
+        _ => MASK.to_string(),
+    }
+}
+
+/// A line of a log or message with credentials masked.
+pub fn redact_line(line: &str) -> String {
+    let line = KEY_ID.replace_all(line, |c: &regex::Captures| {
+        format!("{}{MASK}{}", &c[1], &c[2])
+    });
+    let line = AUTHORIZATION.replace_all(&line, format!("${{1}}{MASK}"));
+    let line = URL_PASSWORD.replace_all(&line, format!("://${{1}}:{MASK}@"));
+    let line = ASSIGNMENT.replace_all(&line, |c: &regex::Captures| {
+        if c[3].contains(MASK) {
+            c[0].to_string()
+        } else {
+            format!("{}{}{MASK}", &c[1], &c[2])
+        }
+    });
+    line.into_owned()
+}
+
+/// Whether a variable or key name says its value is a credential.
+pub fn is_sensitive_name(name: &str) -> bool {
+    SENSITIVE_NAME.is_match(name)
+}
+
+/// Redacts a Kubernetes object in place before it is written to a bundle.
+pub fn redact_object(kind: &str, object: &mut Value) {
+    if kind == "Secret" {
+        // Name and key names only: what is there, never what it holds.
+        for field in ["data", "stringData"] {
+            if let Some(Value::Object(map)) = object.get_mut(field) {
+                for value in map.values_mut() {
+                    *value = Value::String(String::new());
+                }
+            }
+        }
+        if let Some(Value::Object(annotations)) = object.pointer_mut("/metadata/annotations") {
+            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+    walk(object);
+}
+
+fn walk(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            // An env entry {name, value}: the name says whether the value is secret.
+            let env_name = map.get("name").and_then(Value::as_str).map(str::to_string);
+            if let (Some(name), Some(Value::String(text))) = (env_name, map.get_mut("value"))
+                && is_sensitive_name(&name)
+            {
+                *text = mask_value(text);
+            }
+            for (key, child) in map.iter_mut() {
+                match child {
+                    Value::String(text) if is_sensitive_name(key) => *text = mask_value(text),
+                    _ => walk(child),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(walk),
+        Value::String(text) => {
+            let redacted = redact_line(text);
+            if redacted != *text {
+                *text = redacted;
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+    #[test]
+    fn log_lines_lose_their_credentials() {
+        let line =
+            format!("export AWS_SECRET_ACCESS_KEY={SECRET} AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE");
+        let redacted = redact_line(&line);
+        assert!(!redacted.contains(SECRET), "{redacted}");
+        assert!(!redacted.contains("AKIAIOSFODNN7EXAMPLE"), "{redacted}");
+        assert_eq!(
+            redact_line("GET /api with Authorization: Token 8a7b6c5d4e3f"),
+            "GET /api with Authorization: Token ****"
+        );
+        assert_eq!(
+            redact_line("s3://minio:miniopass@minio:9000/b"),
+            "s3://minio:****@minio:9000/b"
+        );
+        assert_eq!(
+            redact_line("{\"token\": \"abc123\"}"),
+            "{\"token\": \"****\"}"
+        );
+        assert_eq!(
+            redact_line("key id AKIAIOSFODNN7EXAMPLE"),
+            "key id AKIA****MPLE"
+        );
+        assert_eq!(redact_line("epoch 3 loss=0.12"), "epoch 3 loss=0.12");
+    }
+
+    #[test]
+    fn objects_keep_names_and_lose_values() {
+        let mut pod = json!({"spec": {"containers": [{"name": "polyaxon-sidecar", "env": [
+            {"name": "AWS_SECRET_ACCESS_KEY", "value": SECRET},
+            {"name": "AWS_ACCESS_KEY_ID", "value": "AKIAIOSFODNN7EXAMPLE"},
+            {"name": "POLYAXON_HOST", "value": "http://polyaxon-api"}],
+            "volumes": [{"name": "s3", "secret": {"secretName": "s3-secret"}}]}]}});
+        redact_object("Pod", &mut pod);
+        let text = pod.to_string();
+        assert!(!text.contains(SECRET));
+        assert!(text.contains("AKIA****MPLE"), "{text}");
+        assert!(text.contains("http://polyaxon-api"));
+        assert!(text.contains("s3-secret"), "secret names stay: {text}");
+        let mut secret = json!({"kind": "Secret", "metadata": {"name": "s3-secret"}, "data": {"AWS_SECRET_ACCESS_KEY": "d0phbHJY"}});
+        redact_object("Secret", &mut secret);
+        assert_eq!(secret["data"]["AWS_SECRET_ACCESS_KEY"], "");
+    }
+}

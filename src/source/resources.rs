@@ -1,0 +1,77 @@
+//! The resources a check reads from a cluster, and what each one is for.
+//!
+//! A new fact kind adds its resource here; a forbidden resource is reported
+//! with `needed_for`, so the user knows what a missing permission costs.
+
+pub struct Resource {
+    pub kind: &'static str,
+    pub plural: &'static str,
+    /// "" for the core group.
+    pub group: &'static str,
+    pub version: &'static str,
+    pub namespaced: bool,
+    pub needed_for: &'static str,
+}
+
+pub const RESOURCES: &[Resource] = &[
+    Resource {
+        kind: "Pod",
+        plural: "pods",
+        group: "",
+        version: "v1",
+        namespaced: true,
+        needed_for: "which runs exist, their phase, requests and scheduling state",
+    },
+    Resource {
+        kind: "Event",
+        plural: "events",
+        group: "",
+        version: "v1",
+        namespaced: true,
+        needed_for: "the scheduler's and the kubelet's messages about runs",
+    },
+    Resource {
+        kind: "Node",
+        plural: "nodes",
+        group: "",
+        version: "v1",
+        namespaced: false,
+        needed_for: "free capacity, taints, cordons and node conditions",
+    },
+];
+
+impl Resource {
+    /// The LIST path, in one namespace or across all of them.
+    pub fn path(&self, namespace: Option<&str>) -> String {
+        let base = if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        };
+        match namespace.filter(|_| self.namespaced) {
+            Some(namespace) => format!("{base}/namespaces/{namespace}/{}", self.plural),
+            None => format!("{base}/{}", self.plural),
+        }
+    }
+
+    /// Where a collected bundle keeps this list.
+    pub fn bundle_path(&self, namespace: Option<&str>) -> String {
+        match namespace.filter(|_| self.namespaced) {
+            Some(namespace) => format!("namespaces/{namespace}/{}.json", self.plural),
+            None => format!("cluster/{}.json", self.plural),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_the_api_layout() {
+        assert_eq!(RESOURCES[0].path(Some("ml")), "/api/v1/namespaces/ml/pods");
+        assert_eq!(RESOURCES[0].path(None), "/api/v1/pods");
+        assert_eq!(RESOURCES[2].path(Some("ml")), "/api/v1/nodes");
+        assert_eq!(RESOURCES[2].bundle_path(Some("ml")), "cluster/nodes.json");
+    }
+}
