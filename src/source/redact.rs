@@ -29,6 +29,9 @@ static SENSITIVE_NAME: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A secret value shown as at most its key-id shape.
 pub fn mask_value(value: &str) -> String {
+    if value.is_empty() {
+        return String::new();
+    }
     match KEY_ID.captures(value) {
         Some(c) if c[0].len() == value.trim().len() => format!("{}{MASK}{}", &c[1], &c[2]),
         _ => MASK.to_string(),
