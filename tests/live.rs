@@ -1,0 +1,449 @@
+//! The live path against the API server simulator (tests/support/apiserver.rs):
+//! the same findings as the snapshot, within kinds × pages requests, through
+//! 429s, dropped connections and truncated bodies, partial access, a server
+//! that never answers, rejected credentials, `collect` and the kubectl plugin.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use support::apiserver::{ApiServer, Faults, Forbidden, Options};
+use support::{assert_valid_report, repo, stderr, stdout, testdata};
+
+/// Every scenario's events are at most this recent: one "now" for both paths.
+const NOW: &str = "2026-11-28T10:42:30Z";
+
+fn pxdoctor(args: &[&str], kubeconfig: Option<&Path>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pxdoctor"));
+    command
+        .args(args)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .env("PXDOCTOR_NOW", NOW)
+        .env_remove("KUBERNETES_SERVICE_HOST");
+    match kubeconfig {
+        Some(path) => command.env("KUBECONFIG", path),
+        None => command.env("KUBECONFIG", "/nonexistent/kubeconfig"),
+    };
+    command.output().expect("pxdoctor runs")
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: stdout {} stderr {}", stdout(output), stderr(output)));
+    assert_valid_report(&report);
+    report
+}
+
+fn snapshot_findings(scenario: &str) -> serde_json::Value {
+    let dir = testdata(scenario);
+    let output = pxdoctor(
+        &["check", "--snapshot", &dir.to_string_lossy(), "-o", "json"],
+        None,
+    );
+    json(&output)["findings"].clone()
+}
+
+fn serve(scenario: &str, options: Options) -> (ApiServer, tempfile::TempDir, std::path::PathBuf) {
+    let server = ApiServer::start(&testdata(scenario), options);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(dir.path());
+    (server, dir, kubeconfig)
+}
+
+fn lists(server: &ApiServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.method == "GET"
+                && r.query.contains("limit=")
+                && !r.query.contains("labelSelector")
+                && !r.path.ends_with("/configmaps")
+        })
+        .count()
+}
+
+#[test]
+fn every_scenario_gives_the_same_findings_live_and_from_its_snapshot() {
+    for scenario in [
+        "gpu-shortage",
+        "node-pressure",
+        "cordoned-pool",
+        "unbound-claim",
+        "old-scheduler",
+        "silent-scheduler",
+        "healthy",
+    ] {
+        let (server, _dir, kubeconfig) = serve(scenario, Options::default());
+        let output = pxdoctor(&["check", "-A", "-o", "json"], Some(&kubeconfig));
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "{scenario}: {}",
+            stderr(&output)
+        );
+        let live = json(&output);
+        assert_eq!(live["source"]["kind"], "cluster");
+        assert_eq!(live["findings"], snapshot_findings(scenario), "{scenario}");
+        // One LIST per kind (pods, events, nodes), one page each at 500.
+        assert_eq!(lists(&server), 3, "{scenario}: {:#?}", server.requests());
+    }
+}
+
+#[test]
+fn over_https_with_small_pages_the_requests_stay_within_kinds_times_pages() {
+    let options = Options {
+        tls: true,
+        ..Options::default()
+    };
+    let (server, _dir, kubeconfig) = serve("gpu-shortage", options);
+    let output = pxdoctor(
+        &["check", "-A", "-o", "json", "--chunk-size", "2"],
+        Some(&kubeconfig),
+    );
+    let live = json(&output);
+    assert_eq!(live["findings"], snapshot_findings("gpu-shortage"));
+    // 7 pods, 23 events, 4 nodes at 2 a page: 4 + 12 + 2 pages.
+    assert_eq!(lists(&server), 18, "{:#?}", server.requests());
+}
+
+#[test]
+fn the_default_namespace_is_the_contexts_when_no_polyaxon_platform_is_found() {
+    let (_server, _dir, kubeconfig) = serve("gpu-shortage", Options::default());
+    let output = pxdoctor(&["check", "-o", "json"], Some(&kubeconfig));
+    let live = json(&output);
+    assert_eq!(
+        live["source"]["namespaces"],
+        serde_json::json!(["polyaxon"])
+    );
+    assert_eq!(live["source"]["context"], "sim");
+    assert_eq!(live["findings"], snapshot_findings("gpu-shortage"));
+}
+
+#[test]
+fn forbidden_nodes_still_explain_pending_runs_and_name_the_missing_permission() {
+    let options = Options {
+        forbidden: vec![Forbidden {
+            verb: "list".into(),
+            resource: "nodes".into(),
+            group: "".into(),
+            namespace: None,
+        }],
+        ..Options::default()
+    };
+    let (server, _dir, kubeconfig) = serve("gpu-shortage", options);
+    let output = pxdoctor(&["check", "-o", "json"], Some(&kubeconfig));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "errors decide the exit code, not 3: {}",
+        stderr(&output)
+    );
+    let report = json(&output);
+    let findings = report["findings"].as_array().unwrap();
+    let pending: Vec<_> = findings
+        .iter()
+        .filter(|f| f["category"] == "pending")
+        .collect();
+    assert_eq!(
+        pending.len(),
+        2,
+        "both Pending runs are still explained from events"
+    );
+    let access: Vec<_> = findings
+        .iter()
+        .filter(|f| f["rule"] == "PXD-COLL-001")
+        .collect();
+    assert_eq!(access.len(), 1);
+    let text = access[0]["explanation"].as_str().unwrap();
+    assert!(
+        text.contains("may not list nodes at cluster scope"),
+        "{text}"
+    );
+    assert!(
+        access[0]["remediation"].as_str().unwrap().contains(
+            "kubectl create clusterrole pxdoctor-list-nodes --verb=list --resource=nodes"
+        )
+    );
+    assert_eq!(report["collection"]["skipped"][0]["resource"], "nodes");
+    // Asked up front, so the forbidden LIST was never sent.
+    assert!(
+        !server
+            .requests()
+            .iter()
+            .any(|r| r.path == "/api/v1/nodes" && r.method == "GET")
+    );
+    let output = pxdoctor(
+        &["check", "--fail-on", "never", "-o", "json"],
+        Some(&kubeconfig),
+    );
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn throttling_dropped_connections_and_truncated_bodies_do_not_change_findings() {
+    let faults = Faults {
+        too_many_requests: 2,
+        drop_connections: 2,
+        truncate_bodies: 2,
+        server_errors: 1,
+        ..Faults::default()
+    };
+    let (server, _dir, kubeconfig) = serve(
+        "gpu-shortage",
+        Options {
+            faults,
+            ..Options::default()
+        },
+    );
+    let output = pxdoctor(
+        &["check", "-A", "-o", "json", "--chunk-size", "3"],
+        Some(&kubeconfig),
+    );
+    assert!(
+        matches!(output.status.code(), Some(1)),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(json(&output)["findings"], snapshot_findings("gpu-shortage"));
+    let statuses: Vec<u16> = server.requests().iter().map(|r| r.status).collect();
+    assert!(
+        statuses.contains(&429) && statuses.contains(&500) && statuses.contains(&0),
+        "{statuses:?}"
+    );
+}
+
+#[test]
+fn an_expired_continue_token_restarts_the_list() {
+    let faults = Faults {
+        expire_continue: 1,
+        ..Faults::default()
+    };
+    let (server, _dir, kubeconfig) = serve(
+        "gpu-shortage",
+        Options {
+            faults,
+            ..Options::default()
+        },
+    );
+    let output = pxdoctor(
+        &["check", "-A", "-o", "json", "--chunk-size", "2"],
+        Some(&kubeconfig),
+    );
+    assert_eq!(json(&output)["findings"], snapshot_findings("gpu-shortage"));
+    assert!(server.requests().iter().any(|r| r.status == 410));
+}
+
+#[test]
+fn a_server_that_never_answers_ends_within_the_timeout_with_exit_3() {
+    let faults = Faults {
+        silent: true,
+        ..Faults::default()
+    };
+    let (_server, _dir, kubeconfig) = serve(
+        "gpu-shortage",
+        Options {
+            faults,
+            ..Options::default()
+        },
+    );
+    let started = Instant::now();
+    let output = pxdoctor(
+        &["check", "--timeout", "3s", "--request-timeout", "1s"],
+        Some(&kubeconfig),
+    );
+    let took = started.elapsed();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    assert!(
+        stderr(&output).contains("nothing could be collected"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn rejected_credentials_exit_3_and_say_what_to_do() {
+    let (_server, dir, kubeconfig) = serve("gpu-shortage", Options::default());
+    let text = std::fs::read_to_string(&kubeconfig)
+        .unwrap()
+        .replace("pxdoctor-test-token", "expired-token");
+    let wrong = dir.path().join("wrong-token.yaml");
+    std::fs::write(&wrong, text).unwrap();
+    let output = pxdoctor(&["check"], Some(&wrong));
+    assert_eq!(output.status.code(), Some(3));
+    let message = stderr(&output);
+    assert!(
+        message.contains("401") && message.contains("refresh them"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("expired-token"),
+        "the token is never printed"
+    );
+}
+
+#[test]
+fn no_kubeconfig_and_no_cluster_is_exit_3_with_the_way_out() {
+    let output = pxdoctor(&["check"], None);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("--snapshot"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn verbose_logs_requests_on_stderr_and_keeps_stdout_json() {
+    let (_server, _dir, kubeconfig) = serve("gpu-shortage", Options::default());
+    let output = pxdoctor(&["check", "-v", "-o", "json"], Some(&kubeconfig));
+    let log = stderr(&output);
+    assert!(log.contains("GET /api/v1/nodes?limit=500 200 "), "{log}");
+    assert!(
+        log.contains("POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews 201"),
+        "{log}"
+    );
+    json(&output);
+}
+
+const PLANTED_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+const PLANTED_TOKEN: &str = "plx-token-5f4dcc3b5aa765d61d8327deb882cf99";
+
+/// gpu-shortage with credentials where real clusters leak them: a run's
+/// environment, and a failing sidecar's log.
+fn scenario_with_secrets() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["nodes.json", "events.json"] {
+        std::fs::copy(testdata("gpu-shortage").join(file), dir.path().join(file)).unwrap();
+    }
+    let mut pods: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(testdata("gpu-shortage").join("pods.json")).unwrap(),
+    )
+    .unwrap();
+    let pod = &mut pods["items"][0];
+    pod["spec"]["containers"][1]["env"] = serde_json::json!([
+        {"name": "AWS_SECRET_ACCESS_KEY", "value": PLANTED_SECRET},
+        {"name": "POLYAXON_AUTH_TOKEN", "value": PLANTED_TOKEN}
+    ]);
+    pod["status"]["containerStatuses"][1]["restartCount"] = serde_json::json!(3);
+    let (namespace, name) = (
+        pod["metadata"]["namespace"].as_str().unwrap().to_string(),
+        pod["metadata"]["name"].as_str().unwrap().to_string(),
+    );
+    std::fs::write(dir.path().join("pods.json"), pods.to_string()).unwrap();
+    let logs = dir.path().join("logs").join(namespace).join(name);
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(
+        logs.join("polyaxon-sidecar.log"),
+        format!("INFO uploading\nDEBUG aws_secret_access_key={PLANTED_SECRET}\nDEBUG Authorization: Token {PLANTED_TOKEN}\nERROR upload failed\n"),
+    )
+    .unwrap();
+    dir
+}
+
+fn bundle_text(bundle: &Path) -> String {
+    let file = std::fs::File::open(bundle).unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut text = String::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        text.push_str(&format!("=== {}\n", entry.path().unwrap().display()));
+        std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+    }
+    text
+}
+
+#[test]
+fn collect_writes_a_redacted_bundle_that_checks_like_the_cluster() {
+    let planted = scenario_with_secrets();
+    let server = ApiServer::start(planted.path(), Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(dir.path());
+    let bundle = dir.path().join("bundle.tar.gz");
+    let collected = pxdoctor(
+        &["collect", "-v", "-o", &bundle.to_string_lossy()],
+        Some(&kubeconfig),
+    );
+    assert_eq!(collected.status.code(), Some(0), "{}", stderr(&collected));
+    let text = bundle_text(&bundle);
+    assert!(text.contains("=== manifest.json"), "{text}");
+    assert!(text.contains("=== cluster/nodes.json"));
+    assert!(
+        text.contains("=== logs/polyaxon/"),
+        "the failing sidecar's log tail is in the bundle"
+    );
+    assert!(text.contains("ERROR upload failed"));
+    assert!(text.contains("AWS_SECRET_ACCESS_KEY"), "names stay");
+    let live = pxdoctor(&["check", "-v", "-o", "json"], Some(&kubeconfig));
+    let offline = pxdoctor(
+        &[
+            "check",
+            "--snapshot",
+            &bundle.to_string_lossy(),
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(json(&live)["findings"], json(&offline)["findings"]);
+    let table = pxdoctor(&["check", "--snapshot", &bundle.to_string_lossy()], None);
+    for secret in [PLANTED_SECRET, PLANTED_TOKEN] {
+        assert!(!text.contains(secret), "bundle leaks {secret}");
+        for output in [&collected, &live, &offline, &table] {
+            assert!(
+                !stdout(output).contains(secret) && !stderr(output).contains(secret),
+                "output leaks {secret}"
+            );
+        }
+    }
+}
+
+#[test]
+fn kubectl_runs_pxdoctor_as_a_plugin() {
+    if !Path::new("/usr/bin/kubectl").exists()
+        && Command::new("kubectl")
+            .arg("version")
+            .arg("--client")
+            .output()
+            .is_err()
+    {
+        eprintln!("skipped: kubectl is not installed");
+        return;
+    }
+    let (_server, dir, kubeconfig) = serve("gpu-shortage", Options::default());
+    let bin = Path::new(env!("CARGO_BIN_EXE_kubectl-pxdoctor"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let kubectl = |args: &[&str]| {
+        Command::new("kubectl")
+            .args(args)
+            .env("PATH", &path)
+            .env("HOME", dir.path())
+            .env("KUBECONFIG", &kubeconfig)
+            .env("NO_COLOR", "1")
+            .env("PXDOCTOR_NOW", NOW)
+            .output()
+            .expect("kubectl runs")
+    };
+    let version = kubectl(&["pxdoctor", "version"]);
+    assert_eq!(
+        stdout(&version).trim(),
+        format!("pxdoctor {}", env!("CARGO_PKG_VERSION")),
+        "{}",
+        stderr(&version)
+    );
+    let help = kubectl(&["pxdoctor", "check", "--help"]);
+    assert!(stdout(&help).contains("Usage: kubectl pxdoctor check"));
+    let check = kubectl(&["pxdoctor", "check", "-n", "polyaxon", "-o", "json"]);
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    assert_eq!(json(&check)["findings"], snapshot_findings("gpu-shortage"));
+}
