@@ -200,6 +200,11 @@ fn collect(args: &CollectArgs) -> Result<u8> {
         context: gathered.context.clone(),
         namespaces: gathered.namespaces.clone(),
         skipped: gathered.inventory.gaps.clone(),
+        polyaxon_crds: gathered
+            .inventory
+            .polyaxon_crds
+            .as_ref()
+            .map(|crds| crds.iter().cloned().collect()),
     };
     bundle::write(
         &args.output,

@@ -87,8 +87,26 @@ fn every_scenario_gives_the_same_findings_live_and_from_its_snapshot() {
         let live = json(&output);
         assert_eq!(live["source"]["kind"], "cluster");
         assert_eq!(live["findings"], snapshot_findings(scenario), "{scenario}");
-        // One LIST per kind (pods, events, nodes), one page each at 500.
-        assert_eq!(lists(&server), 3, "{scenario}: {:#?}", server.requests());
+        // One LIST per kind (pods, events, nodes and the Polyaxon resources
+        // discovery shows), one page each at 500: never a request per object.
+        let paths: std::collections::BTreeSet<String> = server
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.method == "GET"
+                    && r.query.contains("limit=500")
+                    && !r.query.contains("labelSelector")
+                    && !r.path.ends_with("/configmaps")
+            })
+            .map(|r| r.path.clone())
+            .collect();
+        assert!(paths.len() >= 4, "{scenario}: {paths:?}");
+        assert_eq!(
+            lists(&server),
+            paths.len(),
+            "{scenario}: {:#?}",
+            server.requests()
+        );
     }
 }
 
@@ -105,8 +123,8 @@ fn over_https_with_small_pages_the_requests_stay_within_kinds_times_pages() {
     );
     let live = json(&output);
     assert_eq!(live["findings"], snapshot_findings("gpu-shortage"));
-    // 7 pods, 23 events, 4 nodes at 2 a page: 4 + 12 + 2 pages.
-    assert_eq!(lists(&server), 18, "{:#?}", server.requests());
+    // 7 pods, 23 events, 4 nodes, 7 operations at 2 a page: 4 + 12 + 2 + 4.
+    assert_eq!(lists(&server), 22, "{:#?}", server.requests());
 }
 
 #[test]
@@ -446,4 +464,60 @@ fn kubectl_runs_pxdoctor_as_a_plugin() {
     let check = kubectl(&["pxdoctor", "check", "-n", "polyaxon", "-o", "json"]);
     assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
     assert_eq!(json(&check)["findings"], snapshot_findings("gpu-shortage"));
+}
+
+#[test]
+fn runs_without_polyaxon_custom_resources_are_an_error_live_and_in_the_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["nodes.json", "pods.json", "events.json"] {
+        std::fs::copy(testdata("gpu-shortage").join(file), dir.path().join(file)).unwrap();
+    }
+    let server = ApiServer::start(dir.path(), Options::default());
+    let config_dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(config_dir.path());
+    let live = json(&pxdoctor(&["check", "-o", "json"], Some(&kubeconfig)));
+    let platform: Vec<_> = live["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["category"] == "platform")
+        .collect();
+    assert_eq!(platform.len(), 1);
+    assert_eq!(platform[0]["rule"], "PXD-PLAT-002");
+    // A plain snapshot cannot tell whether the CRDs exist: no claim either way.
+    let offline = json(&pxdoctor(
+        &[
+            "check",
+            "--snapshot",
+            &dir.path().to_string_lossy(),
+            "-o",
+            "json",
+        ],
+        None,
+    ));
+    assert!(
+        !offline["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["category"] == "platform")
+    );
+    // A bundle remembers what discovery showed.
+    let bundle = config_dir.path().join("b.tar.gz");
+    let collected = pxdoctor(
+        &["collect", "-o", &bundle.to_string_lossy()],
+        Some(&kubeconfig),
+    );
+    assert_eq!(collected.status.code(), Some(0), "{}", stderr(&collected));
+    let from_bundle = json(&pxdoctor(
+        &[
+            "check",
+            "--snapshot",
+            &bundle.to_string_lossy(),
+            "-o",
+            "json",
+        ],
+        None,
+    ));
+    assert_eq!(from_bundle["findings"], live["findings"]);
 }

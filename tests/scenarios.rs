@@ -152,3 +152,35 @@ fn a_gpu_shortage_leads_a_cpu_shortage_of_the_same_node_count() {
         .collect();
     assert_eq!(causes, vec!["PXD-PEND-002", "PXD-PEND-001", "PXD-PEND-005"]);
 }
+
+#[test]
+fn a_snapshot_with_crds_but_none_of_polyaxons_reports_them_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["nodes.json", "pods.json", "events.json"] {
+        std::fs::copy(testdata("gpu-shortage").join(file), dir.path().join(file)).unwrap();
+    }
+    let crds = r#"{"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+         "metadata": {"name": "certificates.cert-manager.io"},
+         "spec": {"group": "cert-manager.io", "names": {"plural": "certificates", "kind": "Certificate"}, "scope": "Namespaced"}}]}"#;
+    std::fs::write(dir.path().join("crds.json"), crds).unwrap();
+    let (report, _) = check_json(dir.path(), &["--only", "platform"]);
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert_eq!(rules, vec!["PXD-PLAT-002"]);
+    // With Polyaxon's CRD among them, nothing to say.
+    let with_polyaxon = crds
+        .replace(
+            "certificates.cert-manager.io",
+            "operations.core.polyaxon.com",
+        )
+        .replace("cert-manager.io", "core.polyaxon.com")
+        .replace("certificates", "operations");
+    std::fs::write(dir.path().join("crds.json"), with_polyaxon).unwrap();
+    let (report, _) = check_json(dir.path(), &["--only", "platform"]);
+    assert_eq!(report["findings"].as_array().unwrap().len(), 0);
+}

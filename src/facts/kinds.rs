@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::value::{FieldSource, FieldSpec, Value};
-use super::{event, gap, log, node, pod, scheduling};
+use super::{event, gap, log, node, platform, pod, scheduling};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FactKind {
@@ -14,16 +14,18 @@ pub enum FactKind {
     SchedulingReason,
     LogLine,
     CollectionGap,
+    Platform,
 }
 
 impl FactKind {
-    pub const ALL: [FactKind; 6] = [
+    pub const ALL: [FactKind; 7] = [
         FactKind::Pod,
         FactKind::Event,
         FactKind::NodeCondition,
         FactKind::SchedulingReason,
         FactKind::LogLine,
         FactKind::CollectionGap,
+        FactKind::Platform,
     ];
 
     pub fn name(self) -> &'static str {
@@ -34,6 +36,7 @@ impl FactKind {
             FactKind::SchedulingReason => "scheduling_reason",
             FactKind::LogLine => "log_line",
             FactKind::CollectionGap => "collection_gap",
+            FactKind::Platform => "platform",
         }
     }
 
@@ -49,6 +52,7 @@ impl FactKind {
             FactKind::SchedulingReason => scheduling::FIELDS,
             FactKind::LogLine => log::FIELDS,
             FactKind::CollectionGap => gap::FIELDS,
+            FactKind::Platform => platform::FIELDS,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod gap;
 pub mod kinds;
 pub mod log;
 pub mod node;
+pub mod platform;
 pub mod pod;
 pub mod quantity;
 pub mod run;
@@ -55,6 +56,8 @@ pub struct Inventory {
     pub newest: Option<Timestamp>,
     /// When a bundle was collected: "now" for its findings.
     pub collected_at: Option<Timestamp>,
+    /// Polyaxon's custom resources, when the source could tell.
+    pub polyaxon_crds: Option<BTreeSet<String>>,
 }
 
 impl Inventory {
@@ -67,6 +70,18 @@ impl Inventory {
         self.kinds_seen.extend(other.kinds_seen);
         self.saw_time(other.newest);
         self.collected_at = self.collected_at.or(other.collected_at);
+        if let Some(crds) = other.polyaxon_crds {
+            self.polyaxon_crds.get_or_insert_default().extend(crds);
+        }
+    }
+
+    /// Records that a Polyaxon custom resource exists (or, with None, only
+    /// that the source looked).
+    pub fn saw_crd(&mut self, resource: Option<&str>) {
+        let crds = self.polyaxon_crds.get_or_insert_default();
+        if let Some(resource) = resource {
+            crds.insert(resource.to_string());
+        }
     }
 
     pub fn saw_time(&mut self, time: Option<Timestamp>) {
@@ -233,6 +248,20 @@ impl Inventory {
             .iter()
             .flat_map(|node| node.conditions.iter().cloned())
             .collect();
+        let platform = platform::PlatformFact {
+            crds: self.polyaxon_crds.clone(),
+            run_pods: self.pods.iter().filter(|p| p.run.is_some()).count(),
+            platform_pods: self
+                .pods
+                .iter()
+                .filter(|p| {
+                    p.run.is_none()
+                        && p.component
+                            .as_deref()
+                            .is_some_and(|c| c.starts_with("polyaxon-"))
+                })
+                .count(),
+        };
         let runs = self
             .pods
             .iter()
@@ -247,6 +276,7 @@ impl Inventory {
             scheduling,
             logs: self.logs,
             gaps: self.gaps,
+            platform,
             runs,
         }
     }
@@ -268,6 +298,7 @@ pub struct Facts {
     pub scheduling: Vec<SchedulingFact>,
     pub logs: Vec<LogTail>,
     pub gaps: Vec<CollectionGap>,
+    pub platform: platform::PlatformFact,
     /// Distinct Polyaxon runs that have pods.
     pub runs: BTreeSet<String>,
 }
@@ -281,6 +312,7 @@ impl Facts {
             FactKind::NodeCondition => self.node_conditions.iter().for_each(|f| visit(f)),
             FactKind::SchedulingReason => self.scheduling.iter().for_each(|f| visit(f)),
             FactKind::CollectionGap => self.gaps.iter().for_each(|f| visit(f)),
+            FactKind::Platform => visit(&self.platform),
             FactKind::LogLine => {
                 for tail in &self.logs {
                     for line in &tail.lines {

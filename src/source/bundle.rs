@@ -90,6 +90,9 @@ pub struct Manifest {
     pub namespaces: Vec<String>,
     #[serde(default)]
     pub skipped: Vec<crate::facts::CollectionGap>,
+    /// Polyaxon's custom resources discovery showed; absent when unknown.
+    #[serde(default)]
+    pub polyaxon_crds: Option<Vec<String>>,
 }
 
 /// Writes a bundle: the lists (already redacted), log tails (redacted

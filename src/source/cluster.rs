@@ -21,7 +21,7 @@ use crate::facts::{CollectionGap, Inventory, LogTail};
 use super::fetch::{FetchError, Fetcher, Listing};
 use super::objects;
 use super::redact;
-use super::resources::{RESOURCES, Resource};
+use super::resources::{POLYAXON, RESOURCES, Resource};
 
 /// kubectl's flags, as given.
 #[derive(Debug, Clone, Default)]
@@ -80,8 +80,15 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
         namespaces.iter().cloned().map(Some).collect()
     };
 
+    fetcher.say("discovering Polyaxon's custom resources".into());
+    let crds = polyaxon_crds(&fetcher).await;
+    let polyaxon = POLYAXON.iter().filter(|r| {
+        crds.as_ref()
+            .is_some_and(|found| found.contains(&r.full_name()))
+    });
+
     let mut jobs = JoinSet::new();
-    for resource in RESOURCES {
+    for resource in RESOURCES.iter().chain(polyaxon) {
         let scopes: Vec<Option<String>> = if resource.namespaced {
             scopes.clone()
         } else {
@@ -92,7 +99,10 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
             jobs.spawn(async move { list(&fetcher, resource, scope, keep_raw).await });
         }
     }
-    let mut inventory = Inventory::default();
+    let mut inventory = Inventory {
+        polyaxon_crds: crds,
+        ..Inventory::default()
+    };
     let mut raw = Vec::new();
     let mut problems = Vec::new();
     let mut failures = Vec::new();
@@ -296,6 +306,29 @@ async fn namespaces(
         }
     }
     found.into_iter().collect()
+}
+
+/// Polyaxon's custom resources the API server offers, from discovery; None
+/// when discovery itself failed (then nothing is claimed either way).
+async fn polyaxon_crds(fetcher: &Fetcher) -> Option<BTreeSet<String>> {
+    let groups: Value = serde_json::from_str(&fetcher.get("/apis").await.ok()?).ok()?;
+    let mut found = BTreeSet::new();
+    for group in groups["groups"].as_array().into_iter().flatten() {
+        let name = group["name"].as_str().unwrap_or("");
+        if name != "core.polyaxon.com" && name != "polyaxon.com" {
+            continue;
+        }
+        let Ok(body) = fetcher.get(&format!("/apis/{name}/v1")).await else {
+            continue;
+        };
+        let resources: Value = serde_json::from_str(&body).unwrap_or_default();
+        for resource in resources["resources"].as_array().into_iter().flatten() {
+            if let Some(plural) = resource["name"].as_str().filter(|p| !p.contains('/')) {
+                found.insert(format!("{plural}.{name}"));
+            }
+        }
+    }
+    Some(found)
 }
 
 /// The agent's additional namespaces: a JSON list or a comma-separated one.

@@ -17,7 +17,7 @@ use crate::error::{Position, Problem};
 use crate::facts::{EventFact, Inventory, NodeFact, PodFact};
 
 /// The kinds pxdoctor reads; anything else is skipped without complaint.
-const KNOWN_KINDS: [&str; 3] = ["Pod", "Event", "Node"];
+const KNOWN_KINDS: [&str; 4] = ["Pod", "Event", "Node", "CustomResourceDefinition"];
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
@@ -124,10 +124,43 @@ fn ingest(
             inventory.saw_time(fact.last_seen);
             inventory.events.push(fact);
         }
-        _ => return Ok(()),
+        "CustomResourceDefinition" => {
+            let crd: serde_json::Value = serde_json::from_str(json)?;
+            let group = crd
+                .pointer("/spec/group")
+                .and_then(|g| g.as_str())
+                .unwrap_or("");
+            let plural = crd
+                .pointer("/spec/names/plural")
+                .and_then(|p| p.as_str())
+                .unwrap_or("");
+            // A snapshot with CRDs in it also tells when Polyaxon's are absent.
+            let polyaxon = group == "core.polyaxon.com" || group == "polyaxon.com";
+            inventory.saw_crd(polyaxon.then(|| format!("{plural}.{group}")).as_deref());
+        }
+        _ => {
+            if let Some(resource) = polyaxon_resource(kind, api_version) {
+                inventory.saw_crd(Some(resource));
+            }
+            return Ok(());
+        }
     }
     inventory.kinds_seen.insert(kind.to_string());
     Ok(())
+}
+
+/// Polyaxon's own objects, in the ≤2.11 and ≥2.12 layouts (shared/polyaxon.md).
+/// Their kinds clash with core Job and Service: the group tells them apart.
+fn polyaxon_resource(kind: &str, api_version: Option<&str>) -> Option<&'static str> {
+    let group = api_version?.split('/').next()?;
+    match (group, kind) {
+        ("core.polyaxon.com", "Operation") => Some("operations.core.polyaxon.com"),
+        ("polyaxon.com", "Job") => Some("jobs.polyaxon.com"),
+        ("polyaxon.com", "Service") => Some("services.polyaxon.com"),
+        ("polyaxon.com", "Cluster") => Some("clusters.polyaxon.com"),
+        ("polyaxon.com", "KfJob") => Some("kfjobs.polyaxon.com"),
+        _ => None,
+    }
 }
 
 fn json_problem(path: &Path, content: &str, offset: usize, error: &serde_json::Error) -> Problem {

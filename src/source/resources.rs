@@ -40,7 +40,60 @@ pub const RESOURCES: &[Resource] = &[
     },
 ];
 
+/// Polyaxon's custom resources, listed when discovery shows them.
+pub const POLYAXON: &[Resource] = &[
+    Resource {
+        kind: "Operation",
+        plural: "operations",
+        group: "core.polyaxon.com",
+        version: "v1",
+        namespaced: true,
+        needed_for: "the state Polyaxon's operator records for each run (up to 2.11)",
+    },
+    Resource {
+        kind: "Job",
+        plural: "jobs",
+        group: "polyaxon.com",
+        version: "v1",
+        namespaced: true,
+        needed_for: "the state Polyaxon's operator records for job runs (2.12+)",
+    },
+    Resource {
+        kind: "Service",
+        plural: "services",
+        group: "polyaxon.com",
+        version: "v1",
+        namespaced: true,
+        needed_for: "the state Polyaxon's operator records for service runs (2.12+)",
+    },
+    Resource {
+        kind: "Cluster",
+        plural: "clusters",
+        group: "polyaxon.com",
+        version: "v1",
+        namespaced: true,
+        needed_for: "the state Polyaxon's operator records for Ray and Dask runs (2.12+)",
+    },
+    Resource {
+        kind: "KfJob",
+        plural: "kfjobs",
+        group: "polyaxon.com",
+        version: "v1",
+        namespaced: true,
+        needed_for: "the state Polyaxon's operator records for Kubeflow runs (2.12+)",
+    },
+];
+
 impl Resource {
+    /// `operations.core.polyaxon.com`: how kubectl and CRDs name it.
+    pub fn full_name(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.to_string()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
     /// The LIST path, in one namespace or across all of them.
     pub fn path(&self, namespace: Option<&str>) -> String {
         let base = if self.group.is_empty() {
@@ -57,8 +110,8 @@ impl Resource {
     /// Where a collected bundle keeps this list.
     pub fn bundle_path(&self, namespace: Option<&str>) -> String {
         match namespace.filter(|_| self.namespaced) {
-            Some(namespace) => format!("namespaces/{namespace}/{}.json", self.plural),
-            None => format!("cluster/{}.json", self.plural),
+            Some(namespace) => format!("namespaces/{namespace}/{}.json", self.full_name()),
+            None => format!("cluster/{}.json", self.full_name()),
         }
     }
 }

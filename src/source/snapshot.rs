@@ -180,6 +180,9 @@ fn read_manifest(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut 
         Ok(manifest) => {
             inventory.collected_at = manifest.collected_at.parse().ok();
             inventory.gaps.extend(manifest.skipped);
+            if let Some(crds) = manifest.polyaxon_crds {
+                inventory.polyaxon_crds = Some(crds.into_iter().collect());
+            }
         }
         Err(error) => problems.push(Problem {
             position: Position::at(&file.shown, error.line() as u64, error.column() as u64),
