@@ -254,6 +254,7 @@ impl Engine {
             explanation,
             remediation: rule.remediation.render(&lookup),
             evidence: fact.evidence(),
+            location: fact.location(),
             docs: rule.docs.clone(),
             causes: Vec::new(),
             fold,

@@ -30,7 +30,7 @@ pub use log::LogTail;
 pub use node::{NodeConditionFact, NodeFact};
 pub use pod::PodFact;
 pub use scheduling::SchedulingFact;
-pub use subject::{Evidence, RunRef, Subject};
+pub use subject::{Evidence, Location, RunRef, Subject};
 pub use value::{FieldSource, Value};
 
 /// Resource name → amount in milli-units.
@@ -40,6 +40,10 @@ pub type Resources = BTreeMap<String, i64>;
 pub trait Fact: FieldSource {
     fn subject(&self) -> Subject;
     fn evidence(&self) -> Vec<Evidence>;
+    /// Where in a file the fact comes from, when it comes from a file.
+    fn location(&self) -> Option<Location> {
+        None
+    }
 }
 
 /// Facts as collected, before they are joined.

@@ -75,6 +75,14 @@ impl Subject {
     }
 }
 
+/// A place in a file a finding points at (polyaxonfiles, for `lint`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+pub struct Location {
+    pub file: String,
+    pub line: u64,
+    pub column: u64,
+}
+
 /// One observation that supports a finding, as the user would see it with
 /// kubectl (an event, a condition, a node's free capacity, a log line).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]

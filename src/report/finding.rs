@@ -5,7 +5,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::facts::{Evidence, Subject};
+use crate::facts::{Evidence, Location, Subject};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -125,6 +125,9 @@ pub struct Finding {
     pub explanation: String,
     pub remediation: String,
     pub evidence: Vec<Evidence>,
+    /// A file position, for findings about files (polyaxonfiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub docs: Option<String>,
     /// Present when several causes on one subject were folded into this one.
