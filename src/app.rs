@@ -2,17 +2,20 @@
 //! → output. Errors become exit codes here and nowhere else.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{
     CategoryArg, CheckArgs, Cli, ClusterArgs, CollectArgs, Command, FailOnArg, Output, RulesCommand,
 };
+use crate::config::Config;
+use crate::config::matcher::PodMarks;
 use crate::engine::{self, Engine};
 use crate::error::{Error, Result};
 use crate::report::finding::Category;
+use crate::report::output::Destination;
 use crate::report::{self, Collection, FailOn, Filter, Report, Skipped, Source};
+use crate::report::{Format, RenderContext, RuleInfo};
 use crate::source::cluster::{self, ClusterOptions};
 use crate::source::{bundle, snapshot};
 
@@ -48,16 +51,33 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Check(args) => check(&args),
         Command::Collect(args) => collect(&args),
+        Command::Lint(args) => crate::lint::run(&args),
         Command::Rules { command } => rules(command),
         Command::Version => {
             println!("pxdoctor {}", env!("CARGO_PKG_VERSION"));
             Ok(0)
         }
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "pxdoctor", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man { dir } => man(dir.as_deref()),
     }
 }
 
 fn check(args: &CheckArgs) -> Result<u8> {
-    let engine = Engine::new(engine::load_rules(&args.rules, true)?);
+    let destinations: Vec<Destination> = args
+        .output
+        .iter()
+        .map(|spec| Destination {
+            format: format(spec.format),
+            path: spec.path.clone(),
+        })
+        .collect();
+    report::output::validate(&destinations)?;
+    let (config, engine) = configured_engine(args.config.as_deref(), &args.rules)?;
+    crate::facts::pod::select_label_keys(config.label_keys());
     let (mut inventory, mut source, live) = match &args.snapshot {
         Some(path) => {
             let inventory = snapshot::load(path)?;
@@ -123,17 +143,108 @@ fn check(args: &CheckArgs) -> Result<u8> {
         skipped,
         errors: Vec::new(),
     };
-    let report = Report::build(source, findings, facts.runs.len(), &filter, collection);
-    let mut stdout = std::io::stdout().lock();
-    for output in &args.output {
-        let text = match output {
-            Output::Table => report::table::render(&report),
-            Output::Json => report::json::render(&report),
-        };
-        // A closed pipe (`| head`) is not an error worth a panic.
-        let _ = stdout.write_all(text.as_bytes());
+    let today = today()?;
+    for expired in config.expired(today) {
+        // On stderr, not as a finding: it is about the config file, not
+        // the cluster, and what it silenced is reported again anyway.
+        eprintln!(
+            "pxdoctor: warning: {}: this ignore expired on {}; what it silenced is reported again (its reason: {})",
+            expired.position,
+            expired.expires.map(|d| d.to_string()).unwrap_or_default(),
+            expired.reason
+        );
     }
-    Ok(fail_on(args.fail_on).exit_code(&report))
+    let marks = PodMarks::new(&facts.pods, &config);
+    let report = Report::build(source, findings, facts.runs.len(), &filter, collection)
+        .with_severities(|rule, severity| config.severity_of(rule, severity))
+        .suppress(
+            |finding| config.silencer(finding, marks.of(&finding.subject), today),
+            args.show_suppressed,
+        );
+    let rules = rule_infos(&engine, &config);
+    let fail_on = fail_on(args.fail_on);
+    let context = RenderContext {
+        rules: &rules,
+        fail_on,
+    };
+    report::output::write(&destinations, &report, &context)?;
+    Ok(fail_on.exit_code(&report))
+}
+
+/// Loads `.pxdoctor.yaml` (or `--config`), then the rules with its rule
+/// directories; the config's problems and its unknown rule ids are reported
+/// together.
+fn configured_engine(
+    config: Option<&std::path::Path>,
+    dirs: &[std::path::PathBuf],
+) -> Result<(Config, Engine)> {
+    let (config, mut problems) = Config::load(config)?;
+    let mut dirs = dirs.to_vec();
+    dirs.extend(config.rule_dirs.iter().cloned());
+    let engine = Engine::new(engine::load_rules(&dirs, true)?);
+    let known: BTreeSet<&str> = engine.rules.iter().map(|rule| rule.id.as_str()).collect();
+    config.check_rule_ids(&known, &mut problems);
+    if problems.is_empty() {
+        Ok((config, engine))
+    } else {
+        Err(Error::Input(problems))
+    }
+}
+
+/// The rules as renderers describe them, with the config's severities.
+fn rule_infos(engine: &Engine, config: &Config) -> Vec<RuleInfo> {
+    // Placeholders stay as written: the help describes every finding.
+    let verbatim = |name: &str| Some(format!("{{{name}}}"));
+    engine
+        .rules
+        .iter()
+        .map(|rule| RuleInfo {
+            id: rule.id.clone(),
+            title: rule.title.render(&verbatim),
+            category: rule.category,
+            severity: config.severity_of(&rule.id, rule.severity),
+            explanation: rule.explain.render(&verbatim),
+            remediation: rule.remediation.render(&verbatim),
+            docs: rule.docs.clone(),
+        })
+        .collect()
+}
+
+/// The day ignore expiries are judged by: PXDOCTOR_NOW (tests), else
+/// today (UTC). Not the snapshot's time: an expiry is a team's deadline.
+fn today() -> Result<jiff::civil::Date> {
+    let now = match std::env::var("PXDOCTOR_NOW") {
+        Ok(text) => text.parse::<jiff::Timestamp>().map_err(|error| {
+            Error::Usage(format!(
+                "PXDOCTOR_NOW={text}: not an RFC 3339 time: {error}"
+            ))
+        })?,
+        Err(_) => jiff::Timestamp::now(),
+    };
+    Ok(jiff::tz::Offset::UTC.to_datetime(now).date())
+}
+
+fn format(output: Output) -> Format {
+    match output {
+        Output::Table => Format::Table,
+        Output::Json => Format::Json,
+        Output::Sarif => Format::Sarif,
+        Output::Junit => Format::Junit,
+        Output::Markdown => Format::Markdown,
+    }
+}
+
+/// `pxdoctor man`: the roff page on stdout, or every command's page in DIR.
+fn man(dir: Option<&std::path::Path>) -> Result<u8> {
+    let command = Cli::command();
+    let written = match dir {
+        Some(dir) => clap_mangen::generate_to(command, dir)
+            .map_err(|error| Error::Usage(format!("man --dir {}: {error}", dir.display()))),
+        None => clap_mangen::Man::new(command)
+            .render(&mut std::io::stdout().lock())
+            .or(Ok(())),
+    };
+    written.map(|()| 0)
 }
 
 /// The moment pending durations run to: PXDOCTOR_NOW (for reproducible

@@ -23,6 +23,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Write a redacted snapshot bundle of the cluster for offline analysis.
     Collect(CollectArgs),
+    /// Check polyaxonfiles before submitting them: DAG, params, fields, resources.
+    Lint(LintArgs),
     /// The rule catalogue: list, explain and self-test rules.
     Rules {
         #[command(subcommand)]
@@ -30,12 +32,97 @@ pub enum Command {
     },
     /// Print the version.
     Version,
+    /// Print a shell completion script: `source <(pxdoctor completions bash)`.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command to --dir.
+    Man {
+        /// Write pxdoctor.1, pxdoctor-check.1, ... into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
     Table,
     Json,
+    Sarif,
+    Junit,
+    Markdown,
+}
+
+/// One `-o FORMAT[=PATH]`: a format, and the file it goes to (stdout when
+/// there is no path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub format: Output,
+    pub path: Option<PathBuf>,
+}
+
+/// Parses `FORMAT[=PATH]`, offering the formats to help and completions.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputParser;
+
+impl clap::builder::TypedValueParser for OutputParser {
+    type Value = OutputSpec;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<OutputSpec, clap::Error> {
+        use clap::error::{ContextKind, ContextValue, ErrorKind};
+        let text = value.to_string_lossy();
+        let (name, path) = match text.split_once('=') {
+            Some((name, path)) => (name, Some(path)),
+            None => (text.as_ref(), None),
+        };
+        let invalid = |value: &str, valid: Vec<String>| {
+            let mut error = clap::Error::new(ErrorKind::InvalidValue).with_cmd(cmd);
+            if let Some(arg) = arg {
+                error.insert(
+                    ContextKind::InvalidArg,
+                    ContextValue::String(arg.to_string()),
+                );
+            }
+            error.insert(
+                ContextKind::InvalidValue,
+                ContextValue::String(value.to_string()),
+            );
+            error.insert(ContextKind::ValidValue, ContextValue::Strings(valid));
+            error
+        };
+        let Ok(format) = Output::from_str(name, true) else {
+            let formats = Output::value_variants()
+                .iter()
+                .filter_map(|v| v.to_possible_value())
+                .map(|v| v.get_name().to_string())
+                .collect();
+            return Err(invalid(name, formats));
+        };
+        match path {
+            Some("") => Err(invalid(&text, vec![format!("{name}=PATH"), name.into()])),
+            Some(path) => Ok(OutputSpec {
+                format,
+                path: Some(PathBuf::from(path)),
+            }),
+            None => Ok(OutputSpec { format, path: None }),
+        }
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            Output::value_variants()
+                .iter()
+                .filter_map(|v| v.to_possible_value()),
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,14 +166,28 @@ pub struct CheckArgs {
     #[arg(long = "only", value_name = "CATEGORY")]
     pub only: Vec<CategoryArg>,
 
-    /// Output format. Repeatable: each is printed in turn.
+    /// Output format, to stdout or, as FORMAT=PATH, to a file. Repeatable
+    /// (`-o json=report.json -o table`); the checks run once; at most one
+    /// goes to stdout.
     #[arg(
         short = 'o',
         long = "output",
-        value_name = "FORMAT",
-        default_value = "table"
+        value_name = "FORMAT[=PATH]",
+        default_value = "table",
+        value_parser = OutputParser
     )]
-    pub output: Vec<Output>,
+    pub output: Vec<OutputSpec>,
+
+    /// The configuration file (default: .pxdoctor.yaml in the working
+    /// directory, when there is one): ignores, severity overrides,
+    /// categories on/off, more rule directories.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Also list the findings that .pxdoctor.yaml or a pxdoctor.io/ignore
+    /// annotation silenced, with who silenced them and why.
+    #[arg(long)]
+    pub show_suppressed: bool,
 
     /// Exit 1 when a finding is at or above this severity.
     #[arg(long, value_name = "LEVEL", default_value = "error")]
@@ -152,6 +253,41 @@ pub struct ClusterArgs {
     /// Log every request to stderr (method, path, status, duration).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The polyaxonfiles to check.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Also check against this cluster snapshot: requests no node can hold,
+    /// nodeSelectors no node matches, missing claims and service accounts.
+    #[arg(long, value_name = "PATH")]
+    pub snapshot: Option<PathBuf>,
+
+    /// The namespace runs go to, for the claim and service account checks
+    /// (default: the file's `namespace`, else any namespace of the snapshot).
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Also load the rule files (*.yaml) under this directory. Repeatable.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+
+    /// Output format, to stdout or, as FORMAT=PATH, to a file. Repeatable.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT[=PATH]",
+        default_value = "table",
+        value_parser = OutputParser
+    )]
+    pub output: Vec<OutputSpec>,
+
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_name = "LEVEL", default_value = "error")]
+    pub fail_on: FailOnArg,
 }
 
 #[derive(Debug, Args)]

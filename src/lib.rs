@@ -7,8 +7,10 @@
 
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod error;
 pub mod facts;
+pub mod lint;
 pub mod report;
 pub mod source;

@@ -3,6 +3,10 @@
 
 pub mod finding;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod output;
+pub mod sarif;
 pub mod schema;
 pub mod table;
 
@@ -40,6 +44,11 @@ pub struct Summary {
     pub info: usize,
     pub runs: usize,
     pub runs_with_findings: usize,
+    /// Findings silenced by `.pxdoctor.yaml` or a `pxdoctor.io/ignore`
+    /// annotation: not in `findings` and never in the exit code, but
+    /// counted here so that nothing vanishes silently.
+    #[serde(default)]
+    pub suppressed: usize,
 }
 
 /// Something pxdoctor could not look at, and what that costs.
@@ -63,6 +72,32 @@ pub struct Report {
     pub summary: Summary,
     pub findings: Vec<Finding>,
     pub collection: Collection,
+    /// The silenced findings, each with who silenced it and why. Present
+    /// only with `--show-suppressed` (then always, even when empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Vec<SuppressedFinding>>,
+}
+
+/// Why a finding is not reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Suppression {
+    /// The reason the ignore entry gives (or the annotation's meaning).
+    pub reason: String,
+    /// Where the silence comes from: `.pxdoctor.yaml:12:5` for an ignore
+    /// entry, `Pod polyaxon/x annotation pxdoctor.io/ignore` for an
+    /// annotation.
+    pub by: String,
+    /// The last day (UTC) the ignore entry holds, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// A finding that was silenced, as it would have been reported.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SuppressedFinding {
+    #[serde(flatten)]
+    pub finding: Finding,
+    pub suppression: Suppression,
 }
 
 /// What the user asked to see.
@@ -99,16 +134,7 @@ impl Report {
             findings.into_iter().partition(|f| f.fold.is_some());
         let mut findings = dedupe(single);
         findings.extend(fold(folded));
-        findings.sort_by(|a, b| {
-            (a.severity, a.category, &a.subject, &a.rule)
-                .cmp(&(b.severity, b.category, &b.subject, &b.rule))
-        });
-        let count = |severity| findings.iter().filter(|f| f.severity == severity).count();
-        let runs_with_findings = findings
-            .iter()
-            .filter_map(|f| f.subject.run.as_ref().map(|r| r.uuid.as_str()))
-            .collect::<BTreeSet<_>>()
-            .len();
+        findings.sort_by(order);
         Report {
             schema: SCHEMA_ID.into(),
             tool: Tool {
@@ -116,21 +142,90 @@ impl Report {
                 version: env!("CARGO_PKG_VERSION").into(),
             },
             source,
-            summary: Summary {
-                error: count(Severity::Error),
-                warning: count(Severity::Warning),
-                info: count(Severity::Info),
-                runs,
-                runs_with_findings,
-            },
+            summary: summarize(&findings, runs),
             findings,
             collection,
+            suppressed: None,
         }
+    }
+
+    /// Gives reported findings (and their causes) the severity
+    /// `.pxdoctor.yaml` sets for their rule. After folding, so that a run's
+    /// finding takes the severity set for the rule it shows, whatever its
+    /// other causes; then re-sorted and re-counted.
+    pub fn with_severities(mut self, severity_of: impl Fn(&str, Severity) -> Severity) -> Report {
+        for finding in &mut self.findings {
+            finding.severity = severity_of(&finding.rule, finding.severity);
+            for cause in &mut finding.causes {
+                cause.severity = severity_of(&cause.rule, cause.severity);
+            }
+        }
+        self.findings.sort_by(order);
+        self.summary = Summary {
+            suppressed: self.summary.suppressed,
+            ..summarize(&self.findings, self.summary.runs)
+        };
+        self
+    }
+
+    /// Moves the findings `silencer` silences (`.pxdoctor.yaml`, the
+    /// `pxdoctor.io/ignore` annotation) out of `findings`: they are counted
+    /// in the summary, kept in `suppressed` when `show`
+    /// (`--show-suppressed`), and never reach the exit code. It runs on
+    /// reported findings, after folding, so an ignore silences what the
+    /// user saw: a run's whole Pending finding, not one of its causes.
+    pub fn suppress(
+        mut self,
+        silencer: impl Fn(&Finding) -> Option<Suppression>,
+        show: bool,
+    ) -> Report {
+        let mut kept = Vec::new();
+        let mut silenced = Vec::new();
+        for finding in std::mem::take(&mut self.findings) {
+            match silencer(&finding) {
+                Some(suppression) => silenced.push(SuppressedFinding {
+                    finding,
+                    suppression,
+                }),
+                None => kept.push(finding),
+            }
+        }
+        self.summary = Summary {
+            suppressed: silenced.len(),
+            ..summarize(&kept, self.summary.runs)
+        };
+        self.findings = kept;
+        self.suppressed = show.then_some(silenced);
+        self
     }
 
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).min()
     }
+}
+
+/// Counts by severity, and the runs the findings are about.
+fn summarize(findings: &[Finding], runs: usize) -> Summary {
+    let count = |severity| findings.iter().filter(|f| f.severity == severity).count();
+    let runs_with_findings = findings
+        .iter()
+        .filter_map(|f| f.subject.run.as_ref().map(|r| r.uuid.as_str()))
+        .collect::<BTreeSet<_>>()
+        .len();
+    Summary {
+        error: count(Severity::Error),
+        warning: count(Severity::Warning),
+        info: count(Severity::Info),
+        runs,
+        runs_with_findings,
+        suppressed: 0,
+    }
+}
+
+/// The report's order: severity, then category, then subject.
+fn order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (a.severity, a.category, &a.subject, &a.rule)
+        .cmp(&(b.severity, b.category, &b.subject, &b.rule))
 }
 
 /// One finding per rule and subject: evidence merged, repeated events summed.
@@ -262,16 +357,76 @@ pub enum FailOn {
 }
 
 impl FailOn {
-    pub fn exit_code(self, report: &Report) -> u8 {
+    /// Whether a finding of `severity` fails the gate. Suppressed findings
+    /// are not in `findings`, so they never do.
+    pub fn fails(self, severity: Severity) -> bool {
         let threshold = match self {
             FailOn::Error => Severity::Error,
             FailOn::Warning => Severity::Warning,
             FailOn::Info => Severity::Info,
-            FailOn::Never => return 0,
+            FailOn::Never => return false,
         };
+        severity <= threshold
+    }
+
+    pub fn exit_code(self, report: &Report) -> u8 {
         match report.worst() {
-            Some(worst) if worst <= threshold => 1,
+            Some(worst) if self.fails(worst) => 1,
             _ => 0,
         }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FailOn::Error => "error",
+            FailOn::Warning => "warning",
+            FailOn::Info => "info",
+            FailOn::Never => "never",
+        }
+    }
+}
+
+/// The formats a report renders to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Sarif,
+    Junit,
+    Markdown,
+}
+
+/// A rule as the renderers describe it: SARIF lists every rule with its
+/// help, JUnit shows the rules that found nothing as passing cases. The
+/// texts are the rule's templates with their `{placeholders}` left in.
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    pub id: String,
+    pub title: String,
+    pub category: Category,
+    /// After `.pxdoctor.yaml`'s severity overrides.
+    pub severity: Severity,
+    pub explanation: String,
+    pub remediation: String,
+    pub docs: Option<String>,
+}
+
+/// What a renderer needs besides the report.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderContext<'a> {
+    pub rules: &'a [RuleInfo],
+    /// JUnit marks findings at or above it as failures.
+    pub fail_on: FailOn,
+}
+
+/// Renders `report` as `format`; every output of one run goes through here,
+/// from the same report, so the checks run once.
+pub fn render(format: Format, report: &Report, context: &RenderContext<'_>) -> String {
+    match format {
+        Format::Table => table::render(report),
+        Format::Json => json::render(report),
+        Format::Sarif => sarif::render(report, context),
+        Format::Junit => junit::render(report, context),
+        Format::Markdown => markdown::render(report),
     }
 }

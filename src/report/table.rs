@@ -5,8 +5,8 @@
 use comfy_table::{ContentArrangement, Table, presets};
 use owo_colors::{OwoColorize, Stream, Style};
 
-use super::Report;
 use super::finding::{Finding, Severity};
+use super::{Report, SuppressedFinding};
 
 /// Width when stdout is not a terminal (pipes, CI logs, tests).
 const DEFAULT_WIDTH: u16 = 100;
@@ -46,6 +46,9 @@ pub fn render(report: &Report) -> String {
         }
         out.push_str(&table.to_string());
         out.push_str("\n\n");
+    }
+    if let Some(suppressed) = &report.suppressed {
+        out.push_str(&suppressed_table(suppressed));
     }
     out.push_str(&summary_line(report));
     out.push('\n');
@@ -96,17 +99,59 @@ fn severity_style(severity: Severity) -> Style {
     }
 }
 
+/// What was silenced, by whom and why (`--show-suppressed`).
+fn suppressed_table(suppressed: &[SuppressedFinding]) -> String {
+    let mut out = format!("suppressed ({})\n", suppressed.len());
+    if suppressed.is_empty() {
+        return out;
+    }
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(vec!["RULE", "SUBJECT", "SUPPRESSED"]);
+    if !table.is_tty() {
+        table.set_width(DEFAULT_WIDTH);
+    }
+    for entry in suppressed {
+        let finding = &entry.finding;
+        let mut why = vec![
+            format!("{}: {}", finding.severity, finding.title),
+            format!("Reason: {}", entry.suppression.reason),
+            format!("By: {}", entry.suppression.by),
+        ];
+        if let Some(expires) = &entry.suppression.expires {
+            why.push(format!("Until: {expires}"));
+        }
+        table.add_row(vec![
+            finding.rule.clone(),
+            group_label(finding),
+            why.join("\n"),
+        ]);
+    }
+    out.push_str(&table.to_string());
+    out.push_str("\n\n");
+    out
+}
+
 fn summary_line(report: &Report) -> String {
     let s = &report.summary;
+    // On a line of its own: silenced findings must be seen, and the
+    // summary line stays within 100 columns.
+    let suppressed = match (s.suppressed, &report.suppressed) {
+        (0, _) => String::new(),
+        (n, Some(_)) => format!("\n{n} finding(s) suppressed (listed above)."),
+        (n, None) => format!("\n{n} finding(s) suppressed; --show-suppressed lists them."),
+    };
     if report.findings.is_empty() {
         return format!(
-            "No findings. {} Polyaxon run(s) checked in {}.",
+            "No findings. {} Polyaxon run(s) checked in {}.{suppressed}",
             s.runs,
             namespaces(report)
         );
     }
     format!(
-        "{} error(s), {} warning(s), {} info · {} of {} Polyaxon run(s) with findings · {}",
+        "{} error(s), {} warning(s), {} info · {} of {} Polyaxon run(s) with findings · {}{suppressed}",
         s.error,
         s.warning,
         s.info,
