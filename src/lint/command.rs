@@ -1,0 +1,186 @@
+//! The `lint` command: files in, the same report `check` prints out, and
+//! the exit code by `--fail-on`.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+
+use crate::cli::{FailOnArg, LintArgs, Output, OutputSpec};
+use crate::engine::{self, Engine};
+use crate::error::{Error, Position, Problem, Result};
+use crate::facts::{FactKind, Inventory};
+use crate::report::output::Destination;
+use crate::report::{
+    self, Collection, FailOn, Filter, Format, RenderContext, Report, RuleInfo, Source,
+};
+
+use super::check::{self, Options};
+use super::cluster;
+
+pub fn run(args: &LintArgs) -> Result<u8> {
+    let engine = Engine::new(engine::load_rules(&args.rules, true)?);
+    let cluster = args.snapshot.as_deref().map(cluster::load).transpose()?;
+    let mut problems = Vec::new();
+    let mut facts = Vec::new();
+    let mut upload_dirs = BTreeSet::new();
+    for path in &args.files {
+        let shown = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) => {
+                problems.push(Problem {
+                    position: Position::file(path),
+                    message: format!("cannot read: {error}"),
+                });
+                continue;
+            }
+        };
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let options = Options {
+            cluster: cluster.as_ref(),
+            namespace: args.namespace.as_deref(),
+            // Files of one directory share one upload.
+            upload_dir: upload_dirs.insert(dir),
+        };
+        match check::file(path, &shown, &text, &options) {
+            Ok(found) => facts.extend(found),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Input(problems));
+    }
+
+    // Only lint facts go in, and only lint rules' findings come out.
+    let mut all = Inventory::default().correlate(jiff::Timestamp::UNIX_EPOCH);
+    all.lint = facts;
+    let findings = engine
+        .evaluate(&all)
+        .into_iter()
+        .filter(|finding| {
+            engine
+                .rule(&finding.rule)
+                .is_some_and(|rule| rule.fact == FactKind::Lint)
+        })
+        .collect();
+    let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+    let source = Source {
+        kind: "polyaxonfile".into(),
+        path: Some(files.join(", ")),
+        context: None,
+        namespaces: args.namespace.iter().cloned().collect(),
+    };
+    let collection = Collection {
+        skipped: cluster.map(|c| c.skipped).unwrap_or_default(),
+        errors: Vec::new(),
+    };
+    let report = Report::build(source, findings, 0, &Filter::default(), collection);
+    let fail_on = fail_on(args.fail_on);
+    let rules: Vec<RuleInfo> = engine
+        .rules
+        .iter()
+        .filter(|rule| rule.fact == FactKind::Lint)
+        .map(rule_info)
+        .collect();
+    let context = RenderContext {
+        rules: &rules,
+        fail_on,
+    };
+    write(&args.output, &report, &context, files.len())?;
+    Ok(fail_on.exit_code(&report))
+}
+
+/// Renders the report to every `-o FORMAT[=PATH]`, as `check` does.
+fn write(
+    outputs: &[OutputSpec],
+    report: &Report,
+    context: &RenderContext<'_>,
+    files: usize,
+) -> Result<()> {
+    let destinations: Vec<Destination> = outputs
+        .iter()
+        .map(|spec| Destination {
+            format: format(spec.format),
+            path: spec.path.clone(),
+        })
+        .collect();
+    report::output::validate(&destinations)?;
+    let mut failures = Vec::new();
+    for destination in &destinations {
+        let text = match destination.format {
+            Format::Table => table(report, files),
+            format => report::render(format, report, context),
+        };
+        match &destination.path {
+            // A closed pipe (`| head`) is not an error worth a panic.
+            None => drop(std::io::stdout().lock().write_all(text.as_bytes())),
+            Some(path) => {
+                if let Err(error) = std::fs::write(path, text) {
+                    failures.push(format!("-o {}: cannot write: {error}", path.display()));
+                }
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Usage(failures.join("\n")))
+    }
+}
+
+fn rule_info(rule: &engine::Rule) -> RuleInfo {
+    // Placeholders stay as written: the help describes every finding.
+    let verbatim = |name: &str| Some(format!("{{{name}}}"));
+    RuleInfo {
+        id: rule.id.clone(),
+        title: rule.title.render(&verbatim),
+        category: rule.category,
+        severity: rule.severity,
+        explanation: rule.explain.render(&verbatim),
+        remediation: rule.remediation.render(&verbatim),
+        docs: rule.docs.clone(),
+    }
+}
+
+fn format(output: Output) -> Format {
+    match output {
+        Output::Table => Format::Table,
+        Output::Json => Format::Json,
+        Output::Sarif => Format::Sarif,
+        Output::Junit => Format::Junit,
+        Output::Markdown => Format::Markdown,
+    }
+}
+
+/// The table `check` prints, closed by a summary that speaks of files, not
+/// of runs and namespaces (the table's own summary counts runs).
+fn table(report: &Report, files: usize) -> String {
+    let rendered = report::table::render(report);
+    let s = &report.summary;
+    let summary = if report.findings.is_empty() {
+        format!("No findings in {files} polyaxonfile(s).")
+    } else {
+        format!(
+            "{} error(s), {} warning(s), {} info in {files} polyaxonfile(s)",
+            s.error, s.warning, s.info
+        )
+    };
+    let mut lines: Vec<String> = rendered.lines().map(str::to_string).collect();
+    let is_summary = |line: &str| line.starts_with("No findings.") || line.contains(" error(s), ");
+    match lines.iter().rposition(|line| is_summary(line)) {
+        Some(i) => lines[i] = summary,
+        None => lines.push(summary),
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+fn fail_on(arg: FailOnArg) -> FailOn {
+    match arg {
+        FailOnArg::Error => FailOn::Error,
+        FailOnArg::Warning => FailOn::Warning,
+        FailOnArg::Info => FailOn::Info,
+        FailOnArg::Never => FailOn::Never,
+    }
+}
