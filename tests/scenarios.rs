@@ -26,6 +26,8 @@ struct ExpectedFinding {
     causes: Option<Vec<String>>,
     #[serde(default)]
     says: Vec<String>,
+    #[serde(default)]
+    never_says: Vec<String>,
 }
 
 fn scenarios() -> Vec<String> {
@@ -77,6 +79,14 @@ fn verify(name: &str, snapshot: &Path) {
             finding["explanation"].as_str().unwrap_or(""),
             finding["remediation"].as_str().unwrap_or("")
         );
+        for phrase in &want.never_says {
+            assert!(
+                !text.contains(phrase.as_str()),
+                "{name}: {} on {} must not say {phrase:?}:\n{text}",
+                want.rule,
+                want.subject
+            );
+        }
         for phrase in &want.says {
             assert!(
                 text.contains(phrase.as_str()),
@@ -100,7 +110,7 @@ fn verify(name: &str, snapshot: &Path) {
 #[test]
 fn every_scenario_yields_its_expected_findings() {
     let names = scenarios();
-    assert!(names.len() >= 7, "scenarios: {names:?}");
+    assert!(names.len() >= 8, "scenarios: {names:?}");
     for name in names {
         verify(&name, &testdata(&name));
     }
@@ -150,7 +160,15 @@ fn a_gpu_shortage_leads_a_cpu_shortage_of_the_same_node_count() {
         .iter()
         .filter_map(|c| c["rule"].as_str())
         .collect();
-    assert_eq!(causes, vec!["PXD-PEND-002", "PXD-PEND-001", "PXD-PEND-005"]);
+    assert_eq!(
+        causes,
+        vec![
+            "PXD-PEND-002",
+            "PXD-PEND-001",
+            "PXD-PEND-005",
+            "PXD-PEND-020"
+        ]
+    );
 }
 
 #[test]

@@ -21,8 +21,12 @@ pub struct EventFact {
     pub count: u64,
     pub last_seen: Option<Timestamp>,
     pub source: String,
-    /// Set when facts are correlated: the run of the involved pod.
+    /// Set when facts are correlated: the run of the involved pod (or of
+    /// the Job or custom resource named plx-operation-<uuid>).
     pub run: Option<RunRef>,
+    /// Set when facts are correlated: the involved pod is still Pending
+    /// without a node (so the event is not history).
+    pub pod_pending: bool,
 }
 
 pub const FIELDS: &[FieldSpec] = &[
@@ -47,6 +51,12 @@ pub const FIELDS: &[FieldSpec] = &[
     field("count", Number, "how many times it was seen"),
     field("source", Text, "the component that reported it"),
     field("subject", Text, "the run (or object) as people name it"),
+    field(
+        "pod_pending",
+        Bool,
+        "the pod it is about is still Pending without a node",
+    ),
+    field("is_run", Bool, "it is about a Polyaxon run"),
 ];
 
 impl EventFact {
@@ -85,6 +95,7 @@ impl EventFact {
                 .or(event.reporting_component)
                 .unwrap_or_default(),
             run: None,
+            pod_pending: false,
         }
     }
 
@@ -117,6 +128,7 @@ impl EventFact {
             last_seen,
             source: event.reporting_controller.unwrap_or_default(),
             run: None,
+            pod_pending: false,
         }
     }
 
@@ -141,6 +153,8 @@ impl FieldSource for EventFact {
             "count" => Some(num(self.count as f64)),
             "source" => Some(text(&self.source)),
             "subject" => Some(text(Fact::subject(self).label())),
+            "pod_pending" => Some(Value::Bool(self.pod_pending)),
+            "is_run" => Some(Value::Bool(self.run.is_some())),
             _ => None,
         }
     }

@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 
 use super::value::{FieldSource, FieldSpec, Value};
-use super::{event, gap, log, node, platform, pod, scheduling};
+use super::{
+    container, deployment, event, fit_fact, gap, lint, log, node, operation, platform, pod,
+    scheduling,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FactKind {
@@ -15,10 +18,15 @@ pub enum FactKind {
     LogLine,
     CollectionGap,
     Platform,
+    Fit,
+    Container,
+    Operation,
+    Deployment,
+    Lint,
 }
 
 impl FactKind {
-    pub const ALL: [FactKind; 7] = [
+    pub const ALL: [FactKind; 12] = [
         FactKind::Pod,
         FactKind::Event,
         FactKind::NodeCondition,
@@ -26,6 +34,11 @@ impl FactKind {
         FactKind::LogLine,
         FactKind::CollectionGap,
         FactKind::Platform,
+        FactKind::Fit,
+        FactKind::Container,
+        FactKind::Operation,
+        FactKind::Deployment,
+        FactKind::Lint,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +50,11 @@ impl FactKind {
             FactKind::LogLine => "log_line",
             FactKind::CollectionGap => "collection_gap",
             FactKind::Platform => "platform",
+            FactKind::Fit => "fit",
+            FactKind::Container => "container",
+            FactKind::Operation => "polyaxon_operation",
+            FactKind::Deployment => "platform_deployment",
+            FactKind::Lint => "lint",
         }
     }
 
@@ -53,6 +71,11 @@ impl FactKind {
             FactKind::LogLine => log::FIELDS,
             FactKind::CollectionGap => gap::FIELDS,
             FactKind::Platform => platform::FIELDS,
+            FactKind::Fit => fit_fact::FIELDS,
+            FactKind::Container => container::FIELDS,
+            FactKind::Operation => operation::FIELDS,
+            FactKind::Deployment => deployment::FIELDS,
+            FactKind::Lint => lint::FIELDS,
         }
     }
 

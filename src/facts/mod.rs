@@ -5,12 +5,18 @@
 //! once — events to pods and runs, pods to nodes, scheduler verdicts to
 //! causes — so rules only ever look at one record at a time.
 
+pub mod container;
+pub mod deployment;
 pub mod duration;
 pub mod event;
+pub mod fit;
+pub mod fit_fact;
 pub mod gap;
 pub mod kinds;
+pub mod lint;
 pub mod log;
 pub mod node;
+pub mod operation;
 pub mod platform;
 pub mod pod;
 pub mod quantity;
@@ -54,6 +60,8 @@ pub struct Inventory {
     pub nodes: Vec<NodeFact>,
     pub logs: Vec<LogTail>,
     pub gaps: Vec<CollectionGap>,
+    pub operations: Vec<operation::OperationFact>,
+    pub deployments: Vec<deployment::DeploymentFact>,
     /// Kinds the source delivered (even when empty), e.g. "Pod", "Node".
     pub kinds_seen: BTreeSet<String>,
     /// The newest timestamp in the data: "now" for a snapshot.
@@ -71,6 +79,8 @@ impl Inventory {
         self.nodes.extend(other.nodes);
         self.logs.extend(other.logs);
         self.gaps.extend(other.gaps);
+        self.operations.extend(other.operations);
+        self.deployments.extend(other.deployments);
         self.kinds_seen.extend(other.kinds_seen);
         self.saw_time(other.newest);
         self.collected_at = self.collected_at.or(other.collected_at);
@@ -116,8 +126,22 @@ impl Inventory {
         let mut scheduled_by_event: Vec<bool> = vec![false; self.pods.len()];
         let mut orphan_verdicts: Vec<usize> = Vec::new();
         let mut event_runs: Vec<Option<RunRef>> = vec![None; self.events.len()];
+        let mut event_pending: Vec<bool> = vec![false; self.events.len()];
+        let runs_by_uuid: HashMap<&str, &RunRef> = self
+            .pods
+            .iter()
+            .filter_map(|pod| pod.run.as_ref().map(|run| (run.uuid.as_str(), run)))
+            .collect();
         for (e, event) in self.events.iter().enumerate() {
             if event.involved_kind != "Pod" {
+                // Jobs and custom resources of a run are named plx-operation-<uuid>.
+                if let Some(uuid) = run::uuid_in_name(&event.involved_name) {
+                    event_runs[e] = Some(
+                        runs_by_uuid
+                            .get(uuid)
+                            .map_or_else(|| RunRef::bare(uuid), |run| (*run).clone()),
+                    );
+                }
                 continue;
             }
             let pod = pod_index
@@ -125,6 +149,7 @@ impl Inventory {
                 .copied();
             if let Some(p) = pod {
                 event_runs[e] = self.pods[p].run.clone();
+                event_pending[e] = self.pods[p].is_unscheduled_pending();
             }
             if !is_scheduler_verdict(event) {
                 continue;
@@ -144,8 +169,10 @@ impl Inventory {
                 None => {}
             }
         }
-        for (event, run) in self.events.iter_mut().zip(event_runs) {
+        drop(runs_by_uuid);
+        for ((event, run), pending) in self.events.iter_mut().zip(event_runs).zip(event_pending) {
             event.run = run;
+            event.pod_pending = pending;
         }
         drop(pod_index);
 
@@ -166,6 +193,7 @@ impl Inventory {
         }
 
         let mut scheduling = Vec::new();
+        let mut fits = Vec::new();
         for (p, pod) in self.pods.iter_mut().enumerate() {
             if pod.phase == "Pending" {
                 pod.pending_seconds = pod.created.map(|created| (now - created).get_seconds());
@@ -179,6 +207,28 @@ impl Inventory {
             pod.has_scheduling_event = scheduled_by_event[p] || condition_message.is_some();
             if !pod.is_unscheduled_pending() {
                 continue;
+            }
+            let verdict_message = verdicts
+                .get(&p)
+                .map(|&e| self.events[e].message.clone())
+                .or(condition_message.clone());
+            let has_verdict = verdict_message.is_some();
+            let verdict_checkable = verdict_message.as_deref().is_some_and(|message| {
+                scheduling::parse(message)
+                    .segments
+                    .iter()
+                    .all(|segment| fit_fact::fit_models(&segment.text))
+            });
+            let fit = (!nodes.is_empty() && pod.scheduling_gates.is_empty())
+                .then(|| fit::fit(pod, &nodes));
+            if let Some(fit) = &fit {
+                fits.push(fit_fact::FitFact {
+                    subject: pod.subject(),
+                    pending_seconds: pod.pending_seconds,
+                    fit: fit.clone(),
+                    has_verdict,
+                    verdict_checkable,
+                });
             }
             if let Some(&e) = verdicts.get(&p) {
                 let event = &self.events[e];
@@ -199,6 +249,21 @@ impl Inventory {
                     &message,
                     scheduling::Verdict::Condition(evidence),
                 ));
+            } else if let Some(fit) = fit.filter(|f| f.fitting.is_empty()) {
+                // No word from the scheduler (expired events, a scheduler
+                // that is down): pxdoctor's own check says why, once the
+                // scheduler has had time to try.
+                if pod.pending_seconds.is_none_or(|s| s >= FIT_AFTER_SECONDS) {
+                    let evidence = Evidence::new("Fit")
+                        .name("pxdoctor fit check")
+                        .message(fit.message.clone());
+                    scheduling.extend(SchedulingFact::from_verdict(
+                        pod,
+                        &nodes,
+                        &fit.message,
+                        scheduling::Verdict::Fit(evidence),
+                    ));
+                }
             }
         }
         for e in orphan_verdicts {
@@ -207,18 +272,9 @@ impl Inventory {
                 namespace: event.namespace.clone(),
                 name: event.involved_name.clone(),
                 phase: "Pending".into(),
-                node_name: None,
                 scheduler_name: "default-scheduler".into(),
-                created: None,
-                run: None,
-                requests: Resources::new(),
-                scheduled: None,
-                scheduling_gates: Vec::new(),
-                component: None,
-                containers: Vec::new(),
-                failing_containers: Vec::new(),
                 has_scheduling_event: true,
-                pending_seconds: None,
+                ..PodFact::default()
             };
             scheduling.extend(SchedulingFact::from_verdict(
                 &stand_in,
@@ -248,6 +304,39 @@ impl Inventory {
             log.run = run;
         }
 
+        let mut containers: Vec<container::ContainerFact> = Vec::new();
+        for pod in self.pods.iter_mut() {
+            for mut fact in std::mem::take(&mut pod.unwell) {
+                fact.run = pod.run.clone();
+                containers.push(fact);
+            }
+        }
+        let tails: HashMap<(&str, &str, &str), &LogTail> = self
+            .logs
+            .iter()
+            .map(|log| {
+                (
+                    (
+                        log.namespace.as_str(),
+                        log.pod.as_str(),
+                        log.container.as_str(),
+                    ),
+                    log,
+                )
+            })
+            .collect();
+        for fact in containers.iter_mut() {
+            if let Some(tail) = tails.get(&(
+                fact.namespace.as_str(),
+                fact.pod.as_str(),
+                fact.container.as_str(),
+            )) {
+                let start = tail.lines.len().saturating_sub(10);
+                fact.log_tail = tail.lines[start..].to_vec();
+            }
+        }
+        drop(tails);
+
         let node_conditions = nodes
             .iter()
             .flat_map(|node| node.conditions.iter().cloned())
@@ -266,10 +355,33 @@ impl Inventory {
                 })
                 .count(),
         };
+        let run_pods: BTreeSet<&str> = self
+            .pods
+            .iter()
+            .filter_map(|pod| pod.run.as_ref().map(|run| run.uuid.as_str()))
+            .collect();
+        for operation in self.operations.iter_mut() {
+            operation.has_pods = operation
+                .run
+                .as_ref()
+                .is_some_and(|run| run_pods.contains(run.uuid.as_str()));
+            operation.age_seconds = operation
+                .created
+                .map(|created| (now - created).get_seconds());
+        }
+        drop(run_pods);
+        // Runs seen anywhere: by their pods, or only by their Job's events.
         let runs = self
             .pods
             .iter()
-            .filter_map(|pod| pod.run.as_ref().map(|run| run.uuid.clone()))
+            .filter_map(|pod| pod.run.as_ref())
+            .chain(self.events.iter().filter_map(|event| event.run.as_ref()))
+            .chain(
+                self.operations
+                    .iter()
+                    .filter_map(|operation| operation.run.as_ref()),
+            )
+            .map(|run| run.uuid.clone())
             .collect();
         Facts {
             now,
@@ -278,17 +390,30 @@ impl Inventory {
             nodes,
             node_conditions,
             scheduling,
+            fits,
+            containers,
             logs: self.logs,
             gaps: self.gaps,
+            operations: self.operations,
+            deployments: self.deployments,
             platform,
+            lint: Vec::new(),
             runs,
         }
     }
 }
 
+/// How long a pod may wait for the scheduler's word before pxdoctor's own
+/// fit check explains it.
+const FIT_AFTER_SECONDS: i64 = 60;
+
 /// The scheduler's "cannot place this pod" event, from any scheduler.
 fn is_scheduler_verdict(event: &EventFact) -> bool {
+    // Karpenter reports FailedScheduling too, about its NodePools, not nodes.
     event.reason == "FailedScheduling"
+        && event.source != "karpenter"
+        && !event.message.contains("incompatible with nodepool")
+        && !event.message.contains("incompatible with provisioner")
 }
 
 /// Joined facts, ready for the engine.
@@ -300,9 +425,15 @@ pub struct Facts {
     pub nodes: Vec<NodeFact>,
     pub node_conditions: Vec<NodeConditionFact>,
     pub scheduling: Vec<SchedulingFact>,
+    pub fits: Vec<fit_fact::FitFact>,
+    pub containers: Vec<container::ContainerFact>,
     pub logs: Vec<LogTail>,
     pub gaps: Vec<CollectionGap>,
+    pub operations: Vec<operation::OperationFact>,
+    pub deployments: Vec<deployment::DeploymentFact>,
     pub platform: platform::PlatformFact,
+    /// Problems `pxdoctor lint` found in polyaxonfiles (empty for `check`).
+    pub lint: Vec<lint::LintFact>,
     /// Distinct Polyaxon runs that have pods.
     pub runs: BTreeSet<String>,
 }
@@ -317,6 +448,11 @@ impl Facts {
             FactKind::SchedulingReason => self.scheduling.iter().for_each(|f| visit(f)),
             FactKind::CollectionGap => self.gaps.iter().for_each(|f| visit(f)),
             FactKind::Platform => visit(&self.platform),
+            FactKind::Lint => self.lint.iter().for_each(|f| visit(f)),
+            FactKind::Fit => self.fits.iter().for_each(|f| visit(f)),
+            FactKind::Container => self.containers.iter().for_each(|f| visit(f)),
+            FactKind::Operation => self.operations.iter().for_each(|f| visit(f)),
+            FactKind::Deployment => self.deployments.iter().for_each(|f| visit(f)),
             FactKind::LogLine => {
                 for tail in &self.logs {
                     for line in &tail.lines {

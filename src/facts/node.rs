@@ -31,6 +31,7 @@ pub struct NodeFact {
     pub name: String,
     pub unschedulable: bool,
     pub taints: Vec<Taint>,
+    pub labels: std::collections::BTreeMap<String, String>,
     pub allocatable: Resources,
     /// Set when facts are correlated: requests of the active pods bound here.
     pub requested: Resources,
@@ -99,6 +100,7 @@ impl NodeFact {
                     effect: taint.effect,
                 })
                 .collect(),
+            labels: node.metadata.labels.unwrap_or_default(),
             allocatable,
             requested: Resources::new(),
             conditions,

@@ -22,7 +22,7 @@ pub struct PodCondition {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct PodFact {
     pub namespace: String,
     pub name: String,
@@ -43,10 +43,21 @@ pub struct PodFact {
     pub containers: Vec<String>,
     /// Containers that failed, crash-loop or restarted: whose logs explain.
     pub failing_containers: Vec<String>,
+    /// Tolerations, node selector and required node affinity.
+    pub placement: super::fit::Placement,
+    /// Containers that are waiting, failed or restarted.
+    pub unwell: Vec<super::container::ContainerFact>,
+    /// status.reason and status.message: Evicted, and why.
+    pub status_reason: Option<String>,
+    pub status_message: Option<String>,
     /// Set when facts are correlated: a scheduler event names this pod.
     pub has_scheduling_event: bool,
     /// Set when facts are correlated: seconds since creation while Pending.
     pub pending_seconds: Option<i64>,
+    /// Rule ids of the `pxdoctor.io/ignore` annotation: silenced on this pod.
+    pub pxdoctor_ignore: Vec<String>,
+    /// The labels `.pxdoctor.yaml` selectors read (see [`select_label_keys`]).
+    pub selected_labels: BTreeMap<String, String>,
 }
 
 pub const FIELDS: &[FieldSpec] = &[
@@ -101,6 +112,8 @@ pub const FIELDS: &[FieldSpec] = &[
     field("is_run", Bool, "the pod belongs to a Polyaxon run"),
     field("run_kind", Text, "the run's kind: job, service, tfjob, ..."),
     field("subject", Text, "the run (or pod) as people name it"),
+    field("status_reason", Text, "status.reason, e.g. Evicted"),
+    field("status_message", Text, "status.message: why it was evicted"),
 ];
 
 impl PodFact {
@@ -120,7 +133,7 @@ impl PodFact {
                 message: condition.message,
             });
         let mut requests = effective_requests(&spec.containers, spec.init_containers.as_deref());
-        for (resource, quantity) in spec.overhead.unwrap_or_default() {
+        for (resource, quantity) in spec.overhead.clone().unwrap_or_default() {
             if let Some(milli) = parse_milli(&quantity.0) {
                 *requests.entry(resource).or_default() += milli;
             }
@@ -140,7 +153,43 @@ impl PodFact {
             .filter(|s| is_failing(s))
             .map(|s| s.name.clone())
             .collect();
+        let placement = super::fit::Placement::from_spec(&spec);
+        let namespace = metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let unwell = status
+            .init_container_statuses
+            .iter()
+            .flatten()
+            .map(|s| {
+                (
+                    true,
+                    s,
+                    spec.init_containers
+                        .iter()
+                        .flatten()
+                        .find(|c| c.name == s.name),
+                )
+            })
+            .chain(
+                status
+                    .container_statuses
+                    .iter()
+                    .flatten()
+                    .map(|s| (false, s, spec.containers.iter().find(|c| c.name == s.name))),
+            )
+            .filter_map(|(init, s, c)| {
+                super::container::ContainerFact::from_status(&namespace, &name, init, s, c)
+            })
+            .collect();
         Some(PodFact {
+            pxdoctor_ignore: ignored_rules(metadata.annotations.as_ref()),
+            selected_labels: selected_labels(metadata.labels.as_ref()),
+            placement,
+            unwell,
+            status_reason: status.reason.clone(),
+            status_message: status.message.clone(),
             component: metadata
                 .labels
                 .as_ref()
@@ -259,6 +308,8 @@ impl FieldSource for PodFact {
             "is_run" => Some(Value::Bool(self.run.is_some())),
             "run_kind" => self.run.as_ref().and_then(|r| r.kind.as_deref()).map(text),
             "subject" => Some(text(self.subject().label())),
+            "status_reason" => self.status_reason.as_deref().map(text),
+            "status_message" => self.status_message.as_deref().map(text),
             _ => None,
         }
     }
@@ -295,4 +346,39 @@ impl Fact for PodFact {
         }
         vec![evidence]
     }
+}
+
+/// Label keys the ignore entries of `.pxdoctor.yaml` select on. Only these
+/// labels are kept on pod facts, since memory at 100k pods matters; set
+/// once by the app, before a source is read.
+static SELECTED_LABEL_KEYS: std::sync::OnceLock<std::collections::BTreeSet<String>> =
+    std::sync::OnceLock::new();
+
+pub fn select_label_keys(keys: std::collections::BTreeSet<String>) {
+    let _ = SELECTED_LABEL_KEYS.set(keys);
+}
+
+fn selected_labels(labels: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {
+    match (SELECTED_LABEL_KEYS.get(), labels) {
+        (Some(keys), Some(labels)) if !keys.is_empty() => labels
+            .iter()
+            .filter(|(key, _)| keys.contains(*key))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// `pxdoctor.io/ignore: "PXD-PEND-002, PXD-NODE-001"` → the rule ids.
+fn ignored_rules(annotations: Option<&BTreeMap<String, String>>) -> Vec<String> {
+    annotations
+        .and_then(|all| all.get("pxdoctor.io/ignore"))
+        .map(|ids| {
+            ids.split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }

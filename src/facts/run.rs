@@ -41,6 +41,16 @@ pub fn run_of(
     })
 }
 
+/// The run uuid in a name Polyaxon gives a run's objects:
+/// `plx-operation-<32 hex>` (Job, custom resource) or `plx-cleaner-<uuid>`.
+pub fn uuid_in_name(name: &str) -> Option<&str> {
+    let rest = name
+        .strip_prefix("plx-operation-")
+        .or_else(|| name.strip_prefix("plx-cleaner-"))?;
+    let uuid = rest.get(..32)?;
+    uuid.chars().all(|c| c.is_ascii_hexdigit()).then_some(uuid)
+}
+
 /// True for the containers Polyaxon adds around the user's code.
 pub fn is_polyaxon_container(name: &str) -> bool {
     name == "polyaxon-main" || name == "polyaxon-sidecar" || name.starts_with("polyaxon-init-")
@@ -79,6 +89,20 @@ mod tests {
         let no_instance = map(&[(MANAGED_BY, "polyaxon")]);
         assert_eq!(run_of(Some(&no_instance), None), None);
         assert_eq!(run_of(None, None), None);
+    }
+
+    #[test]
+    fn run_objects_carry_the_uuid_in_their_name() {
+        assert_eq!(
+            uuid_in_name("plx-operation-8f3c2a1b9d7e4c5fa0b1c2d3e4f5a6b7"),
+            Some("8f3c2a1b9d7e4c5fa0b1c2d3e4f5a6b7")
+        );
+        assert_eq!(
+            uuid_in_name("plx-operation-8f3c2a1b9d7e4c5fa0b1c2d3e4f5a6b7-x2x8q"),
+            Some("8f3c2a1b9d7e4c5fa0b1c2d3e4f5a6b7")
+        );
+        assert_eq!(uuid_in_name("plx-operation-short"), None);
+        assert_eq!(uuid_in_name("polyaxon-api"), None);
     }
 
     #[test]

@@ -154,6 +154,8 @@ fn condition_behind(segment: &str, taint_key: Option<&str>) -> Option<&'static s
 pub enum Verdict {
     Event(Evidence),
     Condition(Evidence),
+    /// pxdoctor's own fit check, when the scheduler said nothing.
+    Fit(Evidence),
 }
 
 /// One cause of one Pending pod.
@@ -174,6 +176,8 @@ pub struct SchedulingFact {
     pub taint_key: Option<String>,
     pub taint: Option<String>,
     pub condition: Option<&'static str>,
+    /// GPU-looking nodes that offer none of the requested GPU resource.
+    pub plugin_missing_nodes: Vec<String>,
     /// Nodes named in evidence: tainted, cordoned, or the freest.
     pub node_evidence: Vec<Evidence>,
     pub affected_nodes: Vec<String>,
@@ -234,6 +238,16 @@ pub const FIELDS: &[FieldSpec] = &[
         "source",
         Text,
         "event or condition: where the verdict was read",
+    ),
+    field(
+        "gpu_nodes_without_plugin",
+        Number,
+        "GPU-labelled nodes that offer none of the GPU resource",
+    ),
+    field(
+        "plugin_missing_nodes",
+        Text,
+        "those nodes: a, b, c and 4 more",
     ),
 ];
 
@@ -300,6 +314,7 @@ impl SchedulingFact {
             max_allocatable: None,
             never_fits: false,
             taint_key,
+            plugin_missing_nodes: Vec::new(),
             node_evidence: Vec::new(),
             affected_nodes: Vec::new(),
         }
@@ -415,6 +430,21 @@ impl SchedulingFact {
             self.max_allocatable = Some(format_milli(resource, max));
             self.never_fits = requested.is_some_and(|request| request > max);
         }
+        if is_gpu_resource(resource) {
+            for node in nodes.iter().filter(|n| {
+                looks_like_gpu_node(n) && n.allocatable.get(resource).copied().unwrap_or(0) == 0
+            }) {
+                self.plugin_missing_nodes.push(node.name.clone());
+                self.node_evidence
+                    .push(
+                        Evidence::new("Node")
+                            .name(node.name.clone())
+                            .message(format!(
+                                "GPU node by its labels, but 0 {resource} allocatable"
+                            )),
+                    );
+            }
+        }
     }
 
     fn node_count(&self) -> String {
@@ -426,6 +456,34 @@ impl SchedulingFact {
             (None, None) => "the nodes".to_string(),
         }
     }
+}
+
+fn is_gpu_resource(resource: &str) -> bool {
+    resource.ends_with("/gpu")
+        || resource.starts_with("nvidia.com/")
+        || resource.starts_with("gpu.intel.com/")
+}
+
+/// A node its provider or Node Feature Discovery labels as having GPUs
+/// (Polyaxon issue #605: such nodes without a device plugin advertise none).
+fn looks_like_gpu_node(node: &NodeFact) -> bool {
+    static GPU_INSTANCE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(p2|p3|p3dn|p4d|p4de|p5|p5e|g3|g3s|g4dn|g4ad|g5|g5g|g6|g6e|gr6)\.|^(a2|a3|g2)-|^Standard_N[CDV]").unwrap()
+    });
+    let labels = &node.labels;
+    let flag = |key: &str| labels.get(key).is_some_and(|v| v == "true");
+    flag("nvidia.com/gpu.present")
+        || flag("feature.node.kubernetes.io/pci-10de.present")
+        || flag("amd.com/gpu.present")
+        || labels.contains_key("nvidia.com/gpu.product")
+        || labels.contains_key("cloud.google.com/gke-accelerator")
+        || labels.contains_key("k8s.amazonaws.com/accelerator")
+        || [
+            "node.kubernetes.io/instance-type",
+            "beta.kubernetes.io/instance-type",
+        ]
+        .iter()
+        .any(|key| labels.get(*key).is_some_and(|t| GPU_INSTANCE.is_match(t)))
 }
 
 /// "a, b, c and 11 more": enough names to act on, short enough to read.
@@ -479,12 +537,17 @@ impl FieldSource for SchedulingFact {
             "taint_key" => self.taint_key.as_deref().map(text),
             "taint" => self.taint.as_deref().map(text),
             "condition" => self.condition.map(text),
+            "gpu_nodes_without_plugin" => (!self.plugin_missing_nodes.is_empty())
+                .then(|| num(self.plugin_missing_nodes.len() as f64)),
+            "plugin_missing_nodes" => (!self.plugin_missing_nodes.is_empty())
+                .then(|| text(name_some(&self.plugin_missing_nodes))),
             "affected_nodes" => {
                 (!self.affected_nodes.is_empty()).then(|| text(name_some(&self.affected_nodes)))
             }
             "source" => Some(text(match self.verdict {
                 Verdict::Event(_) => "event",
                 Verdict::Condition(_) => "condition",
+                Verdict::Fit(_) => "fit",
             })),
             _ => None,
         }
@@ -498,7 +561,9 @@ impl Fact for SchedulingFact {
 
     fn evidence(&self) -> Vec<Evidence> {
         let mut evidence = vec![match &self.verdict {
-            Verdict::Event(event) | Verdict::Condition(event) => event.clone(),
+            Verdict::Event(event) | Verdict::Condition(event) | Verdict::Fit(event) => {
+                event.clone()
+            }
         }];
         evidence.extend(self.node_evidence.iter().cloned());
         evidence

@@ -21,6 +21,17 @@ pub struct RunRef {
 }
 
 impl RunRef {
+    /// A run known only by its uuid (from an object's name).
+    pub fn bare(uuid: &str) -> RunRef {
+        RunRef {
+            uuid: uuid.to_string(),
+            owner: None,
+            project: None,
+            name: None,
+            kind: None,
+        }
+    }
+
     /// "run 8f3c2a1b… (acme/mnist, op train)": how people name a run.
     pub fn label(&self) -> String {
         let short: String = self.uuid.chars().take(8).collect();

@@ -14,10 +14,18 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::{Position, Problem};
+use crate::facts::deployment::DeploymentFact;
+use crate::facts::operation::OperationFact;
 use crate::facts::{EventFact, Inventory, NodeFact, PodFact};
 
 /// The kinds pxdoctor reads; anything else is skipped without complaint.
-const KNOWN_KINDS: [&str; 4] = ["Pod", "Event", "Node", "CustomResourceDefinition"];
+const KNOWN_KINDS: [&str; 5] = [
+    "Pod",
+    "Event",
+    "Node",
+    "CustomResourceDefinition",
+    "Deployment",
+];
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
@@ -138,9 +146,19 @@ fn ingest(
             let polyaxon = group == "core.polyaxon.com" || group == "polyaxon.com";
             inventory.saw_crd(polyaxon.then(|| format!("{plural}.{group}")).as_deref());
         }
+        "Deployment" if api_version.is_some_and(|v| v.starts_with("apps/")) => {
+            let object: serde_json::Value = serde_json::from_str(json)?;
+            inventory
+                .deployments
+                .extend(DeploymentFact::from_json(&object));
+        }
         _ => {
             if let Some(resource) = polyaxon_resource(kind, api_version) {
                 inventory.saw_crd(Some(resource));
+                let object: serde_json::Value = serde_json::from_str(json)?;
+                inventory
+                    .operations
+                    .extend(OperationFact::from_json(kind, &object));
             }
             return Ok(());
         }

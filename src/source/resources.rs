@@ -31,6 +31,14 @@ pub const RESOURCES: &[Resource] = &[
         needed_for: "the scheduler's and the kubelet's messages about runs",
     },
     Resource {
+        kind: "Deployment",
+        plural: "deployments",
+        group: "apps",
+        version: "v1",
+        namespaced: true,
+        needed_for: "whether Polyaxon's api, agent and operator are up",
+    },
+    Resource {
         kind: "Node",
         plural: "nodes",
         group: "",
@@ -124,7 +132,8 @@ mod tests {
     fn paths_follow_the_api_layout() {
         assert_eq!(RESOURCES[0].path(Some("ml")), "/api/v1/namespaces/ml/pods");
         assert_eq!(RESOURCES[0].path(None), "/api/v1/pods");
-        assert_eq!(RESOURCES[2].path(Some("ml")), "/api/v1/nodes");
-        assert_eq!(RESOURCES[2].bundle_path(Some("ml")), "cluster/nodes.json");
+        let nodes = RESOURCES.iter().find(|r| r.plural == "nodes").unwrap();
+        assert_eq!(nodes.path(Some("ml")), "/api/v1/nodes");
+        assert_eq!(nodes.bundle_path(Some("ml")), "cluster/nodes.json");
     }
 }
