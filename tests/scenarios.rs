@@ -28,6 +28,8 @@ struct ExpectedFinding {
     says: Vec<String>,
     #[serde(default)]
     never_says: Vec<String>,
+    #[serde(default)]
+    evidence_says: Vec<String>,
 }
 
 fn scenarios() -> Vec<String> {
@@ -79,6 +81,14 @@ fn verify(name: &str, snapshot: &Path) {
             finding["explanation"].as_str().unwrap_or(""),
             finding["remediation"].as_str().unwrap_or("")
         );
+        let evidence = finding["evidence"].to_string();
+        for phrase in &want.evidence_says {
+            assert!(
+                evidence.contains(phrase.as_str()),
+                "{name}: evidence of {} should say {phrase:?}: {evidence}",
+                want.rule
+            );
+        }
         for phrase in &want.never_says {
             assert!(
                 !text.contains(phrase.as_str()),
@@ -110,7 +120,7 @@ fn verify(name: &str, snapshot: &Path) {
 #[test]
 fn every_scenario_yields_its_expected_findings() {
     let names = scenarios();
-    assert!(names.len() >= 8, "scenarios: {names:?}");
+    assert!(names.len() >= 11, "scenarios: {names:?}");
     for name in names {
         verify(&name, &testdata(&name));
     }

@@ -235,6 +235,7 @@ impl Engine {
                 header,
                 phrase: phrase.clone(),
                 priority: rule.priority,
+                symptom: rule.symptom,
                 weight: fact
                     .field("nodes")
                     .and_then(|v| v.as_number())

@@ -34,6 +34,8 @@ struct RuleDoc {
     fallback: bool,
     #[serde(default)]
     priority: i64,
+    #[serde(default)]
+    symptom: bool,
     #[serde(rename = "match", default)]
     matchers: BTreeMap<String, Spanned<serde_json::Value>>,
     explain: Spanned<String>,
@@ -76,6 +78,9 @@ pub struct Rule {
     /// Among folded causes of equal severity and node count, the higher
     /// priority leads (a GPU shortage says more than a CPU one beside it).
     pub priority: i64,
+    /// A symptom (a mount timeout) is left out of a folded finding when
+    /// another cause on the same subject explains it; its evidence stays.
+    pub symptom: bool,
     pub matchers: Vec<(String, Matcher)>,
     pub explain: Template,
     pub remediation: Template,
@@ -329,6 +334,7 @@ pub fn parse(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Rul
         fold,
         fallback: doc.fallback,
         priority: doc.priority,
+        symptom: doc.symptom,
         matchers,
         explain,
         remediation,

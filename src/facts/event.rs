@@ -27,6 +27,11 @@ pub struct EventFact {
     /// Set when facts are correlated: the involved pod is still Pending
     /// without a node (so the event is not history).
     pub pod_pending: bool,
+    /// Set when facts are correlated: the involved pod's phase is Pending
+    /// (unscheduled, or scheduled and still creating its containers).
+    pub pod_waiting: bool,
+    /// Set when facts are correlated: how long that pod has been Pending.
+    pub pending_seconds: Option<i64>,
 }
 
 pub const FIELDS: &[FieldSpec] = &[
@@ -57,6 +62,16 @@ pub const FIELDS: &[FieldSpec] = &[
         "the pod it is about is still Pending without a node",
     ),
     field("is_run", Bool, "it is about a Polyaxon run"),
+    field(
+        "pod_waiting",
+        Bool,
+        "the pod it is about is still Pending (scheduled or not)",
+    ),
+    field(
+        "pending_for",
+        Text,
+        "how long that pod has been Pending: 42m",
+    ),
 ];
 
 impl EventFact {
@@ -96,6 +111,8 @@ impl EventFact {
                 .unwrap_or_default(),
             run: None,
             pod_pending: false,
+            pod_waiting: false,
+            pending_seconds: None,
         }
     }
 
@@ -129,6 +146,8 @@ impl EventFact {
             source: event.reporting_controller.unwrap_or_default(),
             run: None,
             pod_pending: false,
+            pod_waiting: false,
+            pending_seconds: None,
         }
     }
 
@@ -154,6 +173,12 @@ impl FieldSource for EventFact {
             "source" => Some(text(&self.source)),
             "subject" => Some(text(Fact::subject(self).label())),
             "pod_pending" => Some(Value::Bool(self.pod_pending)),
+            "pod_waiting" => Some(Value::Bool(self.pod_waiting)),
+            "pending_for" => Some(text(
+                self.pending_seconds
+                    .map(super::duration::human)
+                    .unwrap_or_else(|| "for an unknown time".into()),
+            )),
             "is_run" => Some(Value::Bool(self.run.is_some())),
             _ => None,
         }

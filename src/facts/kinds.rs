@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::value::{FieldSource, FieldSpec, Value};
 use super::{
-    container, deployment, event, fit_fact, gap, lint, log, node, operation, platform, pod,
+    claim, container, deployment, event, fit_fact, gap, lint, log, node, operation, platform, pod,
     scheduling,
 };
 
@@ -22,11 +22,12 @@ pub enum FactKind {
     Container,
     Operation,
     Deployment,
+    Claim,
     Lint,
 }
 
 impl FactKind {
-    pub const ALL: [FactKind; 12] = [
+    pub const ALL: [FactKind; 13] = [
         FactKind::Pod,
         FactKind::Event,
         FactKind::NodeCondition,
@@ -38,6 +39,7 @@ impl FactKind {
         FactKind::Container,
         FactKind::Operation,
         FactKind::Deployment,
+        FactKind::Claim,
         FactKind::Lint,
     ];
 
@@ -54,6 +56,7 @@ impl FactKind {
             FactKind::Container => "container",
             FactKind::Operation => "polyaxon_operation",
             FactKind::Deployment => "platform_deployment",
+            FactKind::Claim => "claim",
             FactKind::Lint => "lint",
         }
     }
@@ -75,6 +78,7 @@ impl FactKind {
             FactKind::Container => container::FIELDS,
             FactKind::Operation => operation::FIELDS,
             FactKind::Deployment => deployment::FIELDS,
+            FactKind::Claim => claim::FIELDS,
             FactKind::Lint => lint::FIELDS,
         }
     }

@@ -5,6 +5,7 @@
 //! once — events to pods and runs, pods to nodes, scheduler verdicts to
 //! causes — so rules only ever look at one record at a time.
 
+pub mod claim;
 pub mod container;
 pub mod deployment;
 pub mod duration;
@@ -62,6 +63,8 @@ pub struct Inventory {
     pub gaps: Vec<CollectionGap>,
     pub operations: Vec<operation::OperationFact>,
     pub deployments: Vec<deployment::DeploymentFact>,
+    pub claims: Vec<claim::Claim>,
+    pub storage_classes: Vec<claim::StorageClass>,
     /// Kinds the source delivered (even when empty), e.g. "Pod", "Node".
     pub kinds_seen: BTreeSet<String>,
     /// The newest timestamp in the data: "now" for a snapshot.
@@ -81,6 +84,8 @@ impl Inventory {
         self.gaps.extend(other.gaps);
         self.operations.extend(other.operations);
         self.deployments.extend(other.deployments);
+        self.claims.extend(other.claims);
+        self.storage_classes.extend(other.storage_classes);
         self.kinds_seen.extend(other.kinds_seen);
         self.saw_time(other.newest);
         self.collected_at = self.collected_at.or(other.collected_at);
@@ -127,6 +132,7 @@ impl Inventory {
         let mut orphan_verdicts: Vec<usize> = Vec::new();
         let mut event_runs: Vec<Option<RunRef>> = vec![None; self.events.len()];
         let mut event_pending: Vec<bool> = vec![false; self.events.len()];
+        let mut event_waiting: Vec<Option<Option<Timestamp>>> = vec![None; self.events.len()];
         let runs_by_uuid: HashMap<&str, &RunRef> = self
             .pods
             .iter()
@@ -150,6 +156,9 @@ impl Inventory {
             if let Some(p) = pod {
                 event_runs[e] = self.pods[p].run.clone();
                 event_pending[e] = self.pods[p].is_unscheduled_pending();
+                if self.pods[p].phase == "Pending" {
+                    event_waiting[e] = Some(self.pods[p].created);
+                }
             }
             if !is_scheduler_verdict(event) {
                 continue;
@@ -170,9 +179,16 @@ impl Inventory {
             }
         }
         drop(runs_by_uuid);
-        for ((event, run), pending) in self.events.iter_mut().zip(event_runs).zip(event_pending) {
+        let waiting = event_pending.into_iter().zip(event_waiting);
+        for ((event, run), (pending, waiting)) in
+            self.events.iter_mut().zip(event_runs).zip(waiting)
+        {
             event.run = run;
             event.pod_pending = pending;
+            event.pod_waiting = waiting.is_some();
+            event.pending_seconds = waiting
+                .flatten()
+                .map(|created| (now - created).get_seconds());
         }
         drop(pod_index);
 
@@ -337,6 +353,8 @@ impl Inventory {
         }
         drop(tails);
 
+        let claims = self.join_claims();
+
         let node_conditions = nodes
             .iter()
             .flat_map(|node| node.conditions.iter().cloned())
@@ -390,6 +408,7 @@ impl Inventory {
             nodes,
             node_conditions,
             scheduling,
+            claims,
             fits,
             containers,
             logs: self.logs,
@@ -400,6 +419,60 @@ impl Inventory {
             lint: Vec::new(),
             runs,
         }
+    }
+}
+
+impl Inventory {
+    /// One fact per claim of each Pending pod, with its claim, class, the
+    /// provisioner's complaint and the nodes of every active pod using it.
+    fn join_claims(&self) -> Vec<claim::ClaimFact> {
+        let classes: BTreeMap<String, claim::StorageClass> = self
+            .storage_classes
+            .iter()
+            .map(|c| (c.name.clone(), c.clone()))
+            .collect();
+        let found: HashMap<(&str, &str), &claim::Claim> = self
+            .claims
+            .iter()
+            .map(|c| ((c.namespace.as_str(), c.name.as_str()), c))
+            .collect();
+        let mut complaints: HashMap<(&str, &str), &EventFact> = HashMap::new();
+        for event in self.events.iter().filter(|e| {
+            e.involved_kind == "PersistentVolumeClaim" && e.reason == "ProvisioningFailed"
+        }) {
+            let key = (event.namespace.as_str(), event.involved_name.as_str());
+            if complaints
+                .get(&key)
+                .is_none_or(|old| old.last_seen <= event.last_seen)
+            {
+                complaints.insert(key, event);
+            }
+        }
+        let mut users: HashMap<(&str, &str), BTreeSet<String>> = HashMap::new();
+        for pod in self.pods.iter().filter(|p| p.is_active()) {
+            for claim in &pod.claims {
+                let nodes = users
+                    .entry((pod.namespace.as_str(), claim.as_str()))
+                    .or_default();
+                nodes.extend(pod.node_name.clone());
+            }
+        }
+        let mut facts = Vec::new();
+        for pod in self.pods.iter().filter(|p| p.phase == "Pending") {
+            for claim in &pod.claims {
+                let key = (pod.namespace.as_str(), claim.as_str());
+                facts.push(claim::ClaimFact::join(
+                    pod.subject(),
+                    pod.pending_seconds,
+                    claim,
+                    found.get(&key).copied(),
+                    &classes,
+                    complaints.get(&key).map(|e| e.message.clone()),
+                    users.get(&key).cloned().unwrap_or_default(),
+                ));
+            }
+        }
+        facts
     }
 }
 
@@ -426,6 +499,7 @@ pub struct Facts {
     pub node_conditions: Vec<NodeConditionFact>,
     pub scheduling: Vec<SchedulingFact>,
     pub fits: Vec<fit_fact::FitFact>,
+    pub claims: Vec<claim::ClaimFact>,
     pub containers: Vec<container::ContainerFact>,
     pub logs: Vec<LogTail>,
     pub gaps: Vec<CollectionGap>,
@@ -452,6 +526,7 @@ impl Facts {
             FactKind::Fit => self.fits.iter().for_each(|f| visit(f)),
             FactKind::Container => self.containers.iter().for_each(|f| visit(f)),
             FactKind::Operation => self.operations.iter().for_each(|f| visit(f)),
+            FactKind::Claim => self.claims.iter().for_each(|f| visit(f)),
             FactKind::Deployment => self.deployments.iter().for_each(|f| visit(f)),
             FactKind::LogLine => {
                 for tail in &self.logs {

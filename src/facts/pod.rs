@@ -45,6 +45,8 @@ pub struct PodFact {
     pub failing_containers: Vec<String>,
     /// Tolerations, node selector and required node affinity.
     pub placement: super::fit::Placement,
+    /// PersistentVolumeClaims its volumes name.
+    pub claims: Vec<String>,
     /// Containers that are waiting, failed or restarted.
     pub unwell: Vec<super::container::ContainerFact>,
     /// status.reason and status.message: Evicted, and why.
@@ -183,7 +185,18 @@ impl PodFact {
                 super::container::ContainerFact::from_status(&namespace, &name, init, s, c)
             })
             .collect();
+        let claims = spec
+            .volumes
+            .iter()
+            .flatten()
+            .filter_map(|v| {
+                v.persistent_volume_claim
+                    .as_ref()
+                    .map(|c| c.claim_name.clone())
+            })
+            .collect();
         Some(PodFact {
+            claims,
             pxdoctor_ignore: ignored_rules(metadata.annotations.as_ref()),
             selected_labels: selected_labels(metadata.labels.as_ref()),
             placement,

@@ -113,6 +113,8 @@ pub struct FoldPart {
     pub weight: u64,
     /// Breaks ties of weight: the rule's `priority`.
     pub priority: i64,
+    /// The rule's `symptom`: dropped when a cause on the subject explains it.
+    pub symptom: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

@@ -298,6 +298,21 @@ fn fold(findings: Vec<Finding>) -> Vec<Finding> {
                 f.rule.clone(),
             )
         });
+        // Root cause over symptom: a timeout is dropped when a sibling cause
+        // explains it, and its evidence joins the cause's.
+        let explained = members
+            .iter()
+            .any(|f| f.fold.as_ref().is_some_and(|p| !p.symptom));
+        let mut symptom_evidence = Vec::new();
+        if explained {
+            members.retain_mut(|f| {
+                let symptom = f.fold.as_ref().is_some_and(|p| p.symptom);
+                if symptom {
+                    symptom_evidence.append(&mut f.evidence);
+                }
+                !symptom
+            });
+        }
         let mut causes: Vec<Cause> = members
             .iter()
             .map(|f| Cause {
@@ -340,6 +355,9 @@ fn fold(findings: Vec<Finding>) -> Vec<Finding> {
             for evidence in member.evidence {
                 add_evidence(&mut lead.evidence, evidence, false);
             }
+        }
+        for evidence in symptom_evidence {
+            add_evidence(&mut lead.evidence, evidence, false);
         }
         lead.causes = causes;
         out.push(lead);

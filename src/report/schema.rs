@@ -69,6 +69,10 @@ pub struct RuleFile {
     /// Which folded cause leads when severity and node count tie.
     #[serde(default)]
     priority: i64,
+    /// A symptom is left out of a folded finding when another cause on the
+    /// same subject explains it; its evidence stays.
+    #[serde(default)]
+    symptom: bool,
     /// Field → matcher; all must hold. A string is a regex (named groups
     /// are captures), a number or true/false is equality, a list is
     /// one-of, a map names operators.

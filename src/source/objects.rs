@@ -14,17 +14,20 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::{Position, Problem};
+use crate::facts::claim::{Claim, StorageClass};
 use crate::facts::deployment::DeploymentFact;
 use crate::facts::operation::OperationFact;
 use crate::facts::{EventFact, Inventory, NodeFact, PodFact};
 
 /// The kinds pxdoctor reads; anything else is skipped without complaint.
-const KNOWN_KINDS: [&str; 5] = [
+const KNOWN_KINDS: [&str; 7] = [
     "Pod",
     "Event",
     "Node",
     "CustomResourceDefinition",
     "Deployment",
+    "PersistentVolumeClaim",
+    "StorageClass",
 ];
 
 #[derive(Deserialize)]
@@ -145,6 +148,16 @@ fn ingest(
             // A snapshot with CRDs in it also tells when Polyaxon's are absent.
             let polyaxon = group == "core.polyaxon.com" || group == "polyaxon.com";
             inventory.saw_crd(polyaxon.then(|| format!("{plural}.{group}")).as_deref());
+        }
+        "PersistentVolumeClaim" => {
+            let object: serde_json::Value = serde_json::from_str(json)?;
+            inventory.claims.extend(Claim::from_json(&object));
+        }
+        "StorageClass" => {
+            let object: serde_json::Value = serde_json::from_str(json)?;
+            inventory
+                .storage_classes
+                .extend(StorageClass::from_json(&object));
         }
         "Deployment" if api_version.is_some_and(|v| v.starts_with("apps/")) => {
             let object: serde_json::Value = serde_json::from_str(json)?;

@@ -39,6 +39,22 @@ pub const RESOURCES: &[Resource] = &[
         needed_for: "whether Polyaxon's api, agent and operator are up",
     },
     Resource {
+        kind: "PersistentVolumeClaim",
+        plural: "persistentvolumeclaims",
+        group: "",
+        version: "v1",
+        namespaced: true,
+        needed_for: "whether the runs' volume claims exist and are bound",
+    },
+    Resource {
+        kind: "StorageClass",
+        plural: "storageclasses",
+        group: "storage.k8s.io",
+        version: "v1",
+        namespaced: false,
+        needed_for: "whether the classes the runs' claims ask for exist",
+    },
+    Resource {
         kind: "Node",
         plural: "nodes",
         group: "",

@@ -1,0 +1,248 @@
+//! A pod's PersistentVolumeClaim, joined with the claim itself, its
+//! StorageClass (or the default one), the provisioner's complaints and the
+//! nodes the claim's users run on: everything needed to say why a volume
+//! does not bind or mount, in the run's terms. One fact per (pod, claim).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value as Json;
+
+use super::Fact;
+use super::duration::human;
+use super::subject::{Evidence, Subject};
+use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
+
+/// A PersistentVolumeClaim as collected.
+#[derive(Debug, Clone, Default)]
+pub struct Claim {
+    pub namespace: String,
+    pub name: String,
+    pub phase: String,
+    pub class: Option<String>,
+    pub access_modes: Vec<String>,
+    pub size: String,
+}
+
+impl Claim {
+    pub fn from_json(object: &Json) -> Option<Claim> {
+        let string = |pointer: &str| {
+            object
+                .pointer(pointer)
+                .and_then(Json::as_str)
+                .map(str::to_string)
+        };
+        Some(Claim {
+            namespace: string("/metadata/namespace").unwrap_or_else(|| "default".into()),
+            name: string("/metadata/name")?,
+            phase: string("/status/phase").unwrap_or_else(|| "Pending".into()),
+            class: string("/spec/storageClassName"),
+            access_modes: object
+                .pointer("/spec/accessModes")
+                .and_then(Json::as_array)
+                .map(|modes| {
+                    modes
+                        .iter()
+                        .filter_map(Json::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            size: string("/spec/resources/requests/storage").unwrap_or_default(),
+        })
+    }
+}
+
+/// A StorageClass as collected.
+#[derive(Debug, Clone, Default)]
+pub struct StorageClass {
+    pub name: String,
+    pub provisioner: String,
+    pub binding_mode: String,
+    pub default: bool,
+}
+
+impl StorageClass {
+    pub fn from_json(object: &Json) -> Option<StorageClass> {
+        let annotations = object.pointer("/metadata/annotations");
+        let default = [
+            "storageclass.kubernetes.io/is-default-class",
+            "storageclass.beta.kubernetes.io/is-default-class",
+        ]
+        .iter()
+        .any(|key| annotations.and_then(|a| a.get(*key)).and_then(Json::as_str) == Some("true"));
+        Some(StorageClass {
+            name: object
+                .pointer("/metadata/name")
+                .and_then(Json::as_str)?
+                .to_string(),
+            provisioner: object
+                .get("provisioner")
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_string(),
+            binding_mode: object
+                .get("volumeBindingMode")
+                .and_then(Json::as_str)
+                .unwrap_or("Immediate")
+                .to_string(),
+            default,
+        })
+    }
+}
+
+/// One claim as one pod uses it.
+#[derive(Debug, Clone)]
+pub struct ClaimFact {
+    pub subject: Subject,
+    pub pending_seconds: Option<i64>,
+    pub claim: String,
+    /// None when the claim does not exist in the pod's namespace.
+    pub found: Option<Claim>,
+    /// The class asked for, or the default class when none is named.
+    pub class: Option<String>,
+    pub class_exists: bool,
+    pub classes: BTreeSet<String>,
+    pub default_class: Option<String>,
+    pub provisioner: Option<String>,
+    pub binding_mode: Option<String>,
+    /// The newest ProvisioningFailed message on the claim.
+    pub provisioning_error: Option<String>,
+    /// Nodes that run pods using the claim.
+    pub nodes: BTreeSet<String>,
+}
+
+pub const FIELDS: &[FieldSpec] = &[
+    field("subject", Text, "the run (or pod) as people name it"),
+    field("pending_for", Text, "how long the pod has been Pending"),
+    field("claim", Text, "the claim's name"),
+    field("exists", Bool, "the claim exists in the pod's namespace"),
+    field("phase", Text, "Pending, Bound or Lost"),
+    field(
+        "class",
+        Text,
+        "the StorageClass asked for (or the default one)",
+    ),
+    field("class_named", Bool, "the claim names a class itself"),
+    field("class_exists", Bool, "that class exists"),
+    field("classes", Text, "the StorageClasses that exist"),
+    field("default_class", Text, "the default StorageClass, if any"),
+    field("provisioner", Text, "the class's provisioner"),
+    field("binding_mode", Text, "Immediate or WaitForFirstConsumer"),
+    field("access_modes", Text, "ReadWriteOnce, ReadWriteMany, ..."),
+    field("size", Text, "the storage asked for"),
+    field(
+        "provisioning_error",
+        Text,
+        "the provisioner's last ProvisioningFailed message",
+    ),
+    field(
+        "user_nodes",
+        Number,
+        "how many nodes run pods that use the claim",
+    ),
+    field("user_node_names", Text, "those nodes"),
+    field(
+        "storage_objects_seen",
+        Bool,
+        "the source delivered StorageClasses (so absence means absent)",
+    ),
+];
+
+impl ClaimFact {
+    pub fn join(
+        subject: Subject,
+        pending_seconds: Option<i64>,
+        claim: &str,
+        found: Option<&Claim>,
+        classes: &BTreeMap<String, StorageClass>,
+        provisioning_error: Option<String>,
+        nodes: BTreeSet<String>,
+    ) -> ClaimFact {
+        let default_class = classes.values().find(|c| c.default).map(|c| c.name.clone());
+        let class = found
+            .and_then(|c| c.class.clone())
+            .or_else(|| default_class.clone());
+        let known = class.as_ref().and_then(|name| classes.get(name));
+        ClaimFact {
+            subject,
+            pending_seconds,
+            claim: claim.to_string(),
+            found: found.cloned(),
+            class_exists: known.is_some(),
+            provisioner: known.map(|c| c.provisioner.clone()),
+            binding_mode: known.map(|c| c.binding_mode.clone()),
+            class,
+            classes: classes.keys().cloned().collect(),
+            default_class,
+            provisioning_error,
+            nodes,
+        }
+    }
+}
+
+impl FieldSource for ClaimFact {
+    fn field(&self, name: &str) -> Option<Value<'_>> {
+        let found = self.found.as_ref();
+        match name {
+            "subject" => Some(text(self.subject.label())),
+            "pending_for" => Some(text(
+                self.pending_seconds
+                    .map(human)
+                    .unwrap_or_else(|| "for an unknown time".into()),
+            )),
+            "claim" => Some(text(&self.claim)),
+            "exists" => Some(Value::Bool(found.is_some())),
+            "phase" => found.map(|c| text(&c.phase)),
+            "class" => self.class.as_deref().map(text),
+            "class_named" => Some(Value::Bool(found.is_some_and(|c| c.class.is_some()))),
+            "class_exists" => Some(Value::Bool(self.class_exists)),
+            "classes" => Some(text(if self.classes.is_empty() {
+                "none".to_string()
+            } else {
+                self.classes.iter().cloned().collect::<Vec<_>>().join(", ")
+            })),
+            "default_class" => self.default_class.as_deref().map(text),
+            "provisioner" => self.provisioner.as_deref().map(text),
+            "binding_mode" => self.binding_mode.as_deref().map(text),
+            "access_modes" => found.map(|c| text(c.access_modes.join(", "))),
+            "size" => found.map(|c| text(&c.size)),
+            "provisioning_error" => self.provisioning_error.as_deref().map(text),
+            "user_nodes" => Some(num(self.nodes.len() as f64)),
+            "user_node_names" => Some(text(
+                self.nodes.iter().cloned().collect::<Vec<_>>().join(", "),
+            )),
+            "storage_objects_seen" => Some(Value::Bool(!self.classes.is_empty())),
+            _ => None,
+        }
+    }
+}
+
+impl Fact for ClaimFact {
+    fn subject(&self) -> Subject {
+        self.subject.clone()
+    }
+
+    fn evidence(&self) -> Vec<Evidence> {
+        let mut claim = Evidence::new("PersistentVolumeClaim").name(self.claim.clone());
+        claim = match &self.found {
+            Some(found) => claim.reason(found.phase.clone()).message(format!(
+                "storageClassName: {}; accessModes: {}; size: {}",
+                found.class.as_deref().unwrap_or("(none)"),
+                found.access_modes.join(", "),
+                found.size
+            )),
+            None => claim
+                .reason("NotFound")
+                .message("no such claim in the pod's namespace"),
+        };
+        let mut evidence = vec![claim];
+        if let Some(error) = &self.provisioning_error {
+            evidence.push(
+                Evidence::new("Event")
+                    .reason("ProvisioningFailed")
+                    .message(error.clone()),
+            );
+        }
+        evidence
+    }
+}
