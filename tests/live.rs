@@ -321,6 +321,7 @@ fn verbose_logs_requests_on_stderr_and_keeps_stdout_json() {
     let output = pxdoctor(&["check", "-v", "-o", "json"], Some(&kubeconfig));
     let log = stderr(&output);
     assert!(log.contains("GET /api/v1/nodes?limit=500 200 "), "{log}");
+    assert!(log.contains("  4 items"), "the page of 4 nodes: {log}");
     assert!(
         log.contains("POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews 201"),
         "{log}"

@@ -55,6 +55,8 @@ struct Status {
 struct ListMeta {
     #[serde(default)]
     metadata: ListMetadata,
+    #[serde(default)]
+    items: Vec<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize, Default)]
@@ -146,6 +148,9 @@ impl Fetcher {
                 Err(error) => return Err(error),
             };
             let meta: ListMeta = serde_json::from_str(&body).unwrap_or_default();
+            if self.verbose {
+                self.note(format!("  {} items", meta.items.len()));
+            }
             on(Listing::Page(&body));
             pages += 1;
             token = meta.metadata.continue_token.filter(|t| !t.is_empty());
@@ -299,11 +304,14 @@ impl Fetcher {
 
     fn log(&self, method: &str, path: &str, status: &str, millis: u128) {
         if self.verbose {
-            let line = format!("{method} {path} {status} {millis}ms");
-            match &self.progress {
-                Some(progress) => progress.println(line),
-                None => eprintln!("{line}"),
-            }
+            self.note(format!("{method} {path} {status} {millis}ms"));
+        }
+    }
+
+    fn note(&self, line: String) {
+        match &self.progress {
+            Some(progress) => progress.println(line),
+            None => eprintln!("{line}"),
         }
     }
 }
