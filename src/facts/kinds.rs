@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::value::{FieldSource, FieldSpec, Value};
 use super::{
-    claim, container, deployment, event, fit_fact, gap, lint, log, node, operation, platform, pod,
-    scheduling,
+    claim, container, deployment, event, fit_fact, forbidden, gap, lint, log, node, operation,
+    platform, pod, scheduling,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -23,11 +23,12 @@ pub enum FactKind {
     Operation,
     Deployment,
     Claim,
+    Forbidden,
     Lint,
 }
 
 impl FactKind {
-    pub const ALL: [FactKind; 13] = [
+    pub const ALL: [FactKind; 14] = [
         FactKind::Pod,
         FactKind::Event,
         FactKind::NodeCondition,
@@ -40,6 +41,7 @@ impl FactKind {
         FactKind::Operation,
         FactKind::Deployment,
         FactKind::Claim,
+        FactKind::Forbidden,
         FactKind::Lint,
     ];
 
@@ -57,6 +59,7 @@ impl FactKind {
             FactKind::Operation => "polyaxon_operation",
             FactKind::Deployment => "platform_deployment",
             FactKind::Claim => "claim",
+            FactKind::Forbidden => "forbidden",
             FactKind::Lint => "lint",
         }
     }
@@ -79,6 +82,7 @@ impl FactKind {
             FactKind::Operation => operation::FIELDS,
             FactKind::Deployment => deployment::FIELDS,
             FactKind::Claim => claim::FIELDS,
+            FactKind::Forbidden => forbidden::FIELDS,
             FactKind::Lint => lint::FIELDS,
         }
     }

@@ -12,6 +12,7 @@ pub mod duration;
 pub mod event;
 pub mod fit;
 pub mod fit_fact;
+pub mod forbidden;
 pub mod gap;
 pub mod kinds;
 pub mod lint;
@@ -354,6 +355,7 @@ impl Inventory {
         drop(tails);
 
         let claims = self.join_claims();
+        let refusals = self.refusals();
 
         let node_conditions = nodes
             .iter()
@@ -409,6 +411,7 @@ impl Inventory {
             node_conditions,
             scheduling,
             claims,
+            refusals,
             fits,
             containers,
             logs: self.logs,
@@ -423,6 +426,55 @@ impl Inventory {
 }
 
 impl Inventory {
+    /// RBAC refusals in events, log tails and the operator's conditions.
+    /// Call after events, logs and operations know their runs.
+    fn refusals(&self) -> Vec<forbidden::ForbiddenFact> {
+        let mut facts = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut add = |subject: Subject, source: &str, message: &str| {
+            if !message.contains("cannot") {
+                return;
+            }
+            if let Some(refusal) = forbidden::parse(message) {
+                // The same refusal logged a hundred times is one fact.
+                if seen.insert((
+                    subject.clone(),
+                    refusal.user.clone(),
+                    refusal.verb.clone(),
+                    refusal.resource.clone(),
+                    refusal.namespace.clone(),
+                )) {
+                    facts.push(forbidden::ForbiddenFact {
+                        subject,
+                        refusal,
+                        source: source.to_string(),
+                        message: message.to_string(),
+                    });
+                }
+            }
+        };
+        for event in &self.events {
+            add(Fact::subject(event), "event", &event.message);
+        }
+        for tail in &self.logs {
+            let subject = Subject {
+                kind: "Pod".into(),
+                namespace: Some(tail.namespace.clone()),
+                name: tail.pod.clone(),
+                run: tail.run.clone(),
+            };
+            for line in &tail.lines {
+                add(subject.clone(), "log", line);
+            }
+        }
+        for operation in &self.operations {
+            if let Some((_, _, _, message)) = &operation.condition {
+                add(Fact::subject(operation), "condition", message);
+            }
+        }
+        facts
+    }
+
     /// One fact per claim of each Pending pod, with its claim, class, the
     /// provisioner's complaint and the nodes of every active pod using it.
     fn join_claims(&self) -> Vec<claim::ClaimFact> {
@@ -500,6 +552,7 @@ pub struct Facts {
     pub scheduling: Vec<SchedulingFact>,
     pub fits: Vec<fit_fact::FitFact>,
     pub claims: Vec<claim::ClaimFact>,
+    pub refusals: Vec<forbidden::ForbiddenFact>,
     pub containers: Vec<container::ContainerFact>,
     pub logs: Vec<LogTail>,
     pub gaps: Vec<CollectionGap>,
@@ -527,6 +580,7 @@ impl Facts {
             FactKind::Container => self.containers.iter().for_each(|f| visit(f)),
             FactKind::Operation => self.operations.iter().for_each(|f| visit(f)),
             FactKind::Claim => self.claims.iter().for_each(|f| visit(f)),
+            FactKind::Forbidden => self.refusals.iter().for_each(|f| visit(f)),
             FactKind::Deployment => self.deployments.iter().for_each(|f| visit(f)),
             FactKind::LogLine => {
                 for tail in &self.logs {
