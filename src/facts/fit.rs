@@ -219,14 +219,12 @@ impl Misfit {
     }
 }
 
-/// The first reason `node` cannot take `pod`, or None when it can.
-pub fn misfit(pod: &PodFact, node: &NodeFact) -> Option<Misfit> {
-    if node.unschedulable {
-        return Some(Misfit::Cordoned);
-    }
-    let placement = &pod.placement;
+/// A node condition that keeps pods off the node and that no taint stands
+/// for (older clusters filtered on the condition itself). It depends on the
+/// node only, so it is worked out once per node, not per pod and node.
+pub fn unhealthy(node: &NodeFact) -> Option<String> {
     let tainted = |key: &str| node.taints.iter().any(|t| t.key == key);
-    for condition in &node.conditions {
+    node.conditions.iter().find_map(|condition| {
         let label = match (condition.type_.as_str(), condition.status.as_str()) {
             ("Ready", "False" | "Unknown")
                 if !tainted("node.kubernetes.io/not-ready")
@@ -241,9 +239,20 @@ pub fn misfit(pod: &PodFact, node: &NodeFact) -> Option<Misfit> {
                 "MemoryPressure"
             }
             ("PIDPressure", "True") if !tainted("node.kubernetes.io/pid-pressure") => "PIDPressure",
-            _ => continue,
+            _ => return None,
         };
-        return Some(Misfit::Condition(label.into()));
+        Some(label.to_string())
+    })
+}
+
+/// The first reason `node` cannot take `pod`, or None when it can.
+pub fn misfit(pod: &PodFact, node: &NodeFact) -> Option<Misfit> {
+    if node.unschedulable {
+        return Some(Misfit::Cordoned);
+    }
+    let placement = &pod.placement;
+    if let Some(label) = &node.unhealthy {
+        return Some(Misfit::Condition(label.clone()));
     }
     let untolerated = node.taints.iter().find(|taint| {
         matches!(taint.effect.as_str(), "NoSchedule" | "NoExecute")
@@ -348,6 +357,7 @@ mod tests {
             ]),
             requested: BTreeMap::from([("nvidia.com/gpu".into(), used * 1000)]),
             conditions: Vec::new(),
+            unhealthy: None,
         }
     }
 

@@ -36,6 +36,8 @@ pub struct NodeFact {
     /// Set when facts are correlated: requests of the active pods bound here.
     pub requested: Resources,
     pub conditions: Vec<NodeConditionFact>,
+    /// See `fit::unhealthy`: set once when the node is read.
+    pub unhealthy: Option<String>,
 }
 
 /// One node condition, a fact of its own so that rules can match each.
@@ -88,7 +90,7 @@ impl NodeFact {
                 message: condition.message.unwrap_or_default(),
             })
             .collect();
-        Some(NodeFact {
+        let mut fact = NodeFact {
             unschedulable: spec.unschedulable.unwrap_or(false),
             taints: spec
                 .taints
@@ -105,7 +107,10 @@ impl NodeFact {
             requested: Resources::new(),
             conditions,
             name,
-        })
+            unhealthy: None,
+        };
+        fact.unhealthy = super::fit::unhealthy(&fact);
+        Some(fact)
     }
 
     /// Allocatable minus what active pods already request.
