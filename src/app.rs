@@ -6,13 +6,12 @@ use std::collections::BTreeSet;
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{
-    CategoryArg, CheckArgs, Cli, ClusterArgs, CollectArgs, Command, FailOnArg, Output, RulesCommand,
+    CheckArgs, Cli, ClusterArgs, CollectArgs, Command, FailOnArg, Output, RulesCommand,
 };
 use crate::config::Config;
 use crate::config::matcher::PodMarks;
 use crate::engine::{self, Engine};
 use crate::error::{Error, Result};
-use crate::report::finding::Category;
 use crate::report::output::Destination;
 use crate::report::{self, Collection, FailOn, Filter, Report, Skipped, Source};
 use crate::report::{Format, RenderContext, RuleInfo};
@@ -136,7 +135,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
     let facts = inventory.correlate(now);
     let findings = engine.evaluate(&facts);
     let filter = Filter {
-        only: args.only.iter().map(|c| category(*c)).collect(),
+        only: args.only.clone(),
         runs: args.runs.clone(),
     };
     let collection = Collection {
@@ -346,21 +345,6 @@ fn fail_on(arg: FailOnArg) -> FailOn {
         FailOnArg::Warning => FailOn::Warning,
         FailOnArg::Info => FailOn::Info,
         FailOnArg::Never => FailOn::Never,
-    }
-}
-
-fn category(arg: CategoryArg) -> Category {
-    match arg {
-        CategoryArg::Pending => Category::Pending,
-        CategoryArg::Mount => Category::Mount,
-        CategoryArg::Auth => Category::Auth,
-        CategoryArg::Artifacts => Category::Artifacts,
-        CategoryArg::Runtime => Category::Runtime,
-        CategoryArg::Node => Category::Node,
-        CategoryArg::Quota => Category::Quota,
-        CategoryArg::Platform => Category::Platform,
-        CategoryArg::Dag => Category::Dag,
-        CategoryArg::Collection => Category::Collection,
     }
 }
 

@@ -133,20 +133,6 @@ pub enum FailOnArg {
     Never,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CategoryArg {
-    Pending,
-    Mount,
-    Auth,
-    Artifacts,
-    Runtime,
-    Node,
-    Quota,
-    Platform,
-    Dag,
-    Collection,
-}
-
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// A snapshot to analyse: a directory of `kubectl get -o json|yaml`
@@ -164,7 +150,7 @@ pub struct CheckArgs {
 
     /// Only report findings of this category. Repeatable.
     #[arg(long = "only", value_name = "CATEGORY")]
-    pub only: Vec<CategoryArg>,
+    pub only: Vec<crate::report::finding::Category>,
 
     /// Output format, to stdout or, as FORMAT=PATH, to a file. Repeatable
     /// (`-o json=report.json -o table`); the checks run once; at most one
