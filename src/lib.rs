@@ -12,5 +12,6 @@ pub mod engine;
 pub mod error;
 pub mod facts;
 pub mod lint;
+pub mod redact;
 pub mod report;
 pub mod source;

@@ -493,3 +493,40 @@ fn the_checked_in_schema_is_the_generated_one() {
         "schema/report.v1.json is stale: run `UPDATE_SCHEMA=1 cargo test --test cli`"
     );
 }
+
+#[test]
+fn credentials_in_a_log_tail_never_reach_the_report() {
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    let dir = tempfile::tempdir().unwrap();
+    let copy = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(testdata("runtime-failures"))
+        .arg(dir.path().join("s"))
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    // The crash-looping run's log tail is quoted in its finding: plant a key.
+    let logs = dir.path().join("s/logs/polyaxon");
+    let crash = std::fs::read_dir(&logs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("polyaxon-main.log"))
+        .find(|p| p.exists())
+        .unwrap();
+    let mut text = std::fs::read_to_string(&crash).unwrap();
+    text.push_str(&format!(
+        "DEBUG boto3 config aws_secret_access_key={SECRET}\n"
+    ));
+    std::fs::write(&crash, text).unwrap();
+    let snapshot = dir.path().join("s").to_string_lossy().into_owned();
+    for format in ["table", "json", "sarif", "markdown"] {
+        let output = pxdoctor(&["check", "--snapshot", &snapshot, "-o", format]);
+        assert_eq!(output.status.code(), Some(1));
+        let all = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(
+            all.contains("aws_secret_access_key=****"),
+            "{format}: the line is quoted, masked"
+        );
+        assert!(!all.contains(SECRET), "{format} leaks the secret");
+    }
+}

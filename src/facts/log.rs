@@ -26,7 +26,11 @@ impl LogTail {
             namespace: namespace.to_string(),
             pod: pod.to_string(),
             container: container.to_string(),
-            lines: all[start..].iter().map(|line| line.to_string()).collect(),
+            // Credentials in a log line never get further than this.
+            lines: all[start..]
+                .iter()
+                .map(|line| crate::redact::redact_line(line))
+                .collect(),
             run: None,
         }
     }

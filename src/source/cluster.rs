@@ -20,8 +20,8 @@ use crate::facts::{CollectionGap, Inventory, LogTail};
 
 use super::fetch::{FetchError, Fetcher, Listing};
 use super::objects;
-use super::redact;
 use super::resources::{POLYAXON, RESOURCES, Resource};
+use crate::redact;
 
 /// kubectl's flags, as given.
 #[derive(Debug, Clone, Default)]

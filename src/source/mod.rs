@@ -7,6 +7,5 @@ pub mod bundle;
 pub mod cluster;
 pub mod fetch;
 pub mod objects;
-pub mod redact;
 pub mod resources;
 pub mod snapshot;

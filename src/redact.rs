@@ -1,6 +1,7 @@
-//! Masks secrets before anything leaves the cluster in a bundle: Secret
-//! values, credential-looking environment values and configuration keys,
-//! and credentials inside log lines and messages. At most the shape of an
+//! Masks secrets: Secret values, credential-looking environment values and
+//! configuration keys before objects go into a bundle, and credentials in
+//! log lines as soon as they are read (so no output, bundle or log of
+//! pxdoctor's can show them). At most the shape of an
 //! access key id survives (`AKIA****WXYZ`), so a user can tell keys apart.
 
 use std::sync::LazyLock;
