@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value as Json;
 
 use super::Fact;
-use super::duration::human;
 use super::subject::{Evidence, Subject};
 use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 
@@ -185,11 +184,7 @@ impl FieldSource for ClaimFact {
         let found = self.found.as_ref();
         match name {
             "subject" => Some(text(self.subject.label())),
-            "pending_for" => Some(text(
-                self.pending_seconds
-                    .map(human)
-                    .unwrap_or_else(|| "for an unknown time".into()),
-            )),
+            "pending_for" => Some(text(super::duration::pending_for(self.pending_seconds))),
             "claim" => Some(text(&self.claim)),
             "exists" => Some(Value::Bool(found.is_some())),
             "phase" => found.map(|c| text(&c.phase)),

@@ -13,6 +13,14 @@ pub fn human(seconds: i64) -> String {
     }
 }
 
+/// How long a pod has been Pending, for the fold header "has been
+/// Pending {pending_for}", which every fact kind in that group offers.
+pub fn pending_for(seconds: Option<i64>) -> String {
+    seconds
+        .map(human)
+        .unwrap_or_else(|| "for an unknown time".into())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -174,11 +174,7 @@ impl FieldSource for EventFact {
             "subject" => Some(text(Fact::subject(self).label())),
             "pod_pending" => Some(Value::Bool(self.pod_pending)),
             "pod_waiting" => Some(Value::Bool(self.pod_waiting)),
-            "pending_for" => Some(text(
-                self.pending_seconds
-                    .map(super::duration::human)
-                    .unwrap_or_else(|| "for an unknown time".into()),
-            )),
+            "pending_for" => Some(text(super::duration::pending_for(self.pending_seconds))),
             "is_run" => Some(Value::Bool(self.run.is_some())),
             _ => None,
         }

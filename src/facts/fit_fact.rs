@@ -2,7 +2,6 @@
 //! the nearest node and what it lacks, and whether some node fits now.
 
 use super::Fact;
-use super::duration::human;
 use super::fit::Fit;
 use super::subject::{Evidence, Subject};
 use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
@@ -77,11 +76,7 @@ impl FieldSource for FitFact {
     fn field(&self, name: &str) -> Option<Value<'_>> {
         match name {
             "subject" => Some(text(self.subject.label())),
-            "pending_for" => Some(text(
-                self.pending_seconds
-                    .map(human)
-                    .unwrap_or_else(|| "for an unknown time".into()),
-            )),
+            "pending_for" => Some(text(super::duration::pending_for(self.pending_seconds))),
             "pending_seconds" => self.pending_seconds.map(|s| num(s as f64)),
             "nodes" => Some(num(self.fit.nodes as f64)),
             "fitting_nodes" => Some(num(self.fit.fitting.len() as f64)),

@@ -11,7 +11,6 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::duration::human;
 use super::quantity::format_milli;
 use super::subject::{Evidence, Subject};
 use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
@@ -524,11 +523,7 @@ impl FieldSource for SchedulingFact {
         match name {
             "subject" => Some(text(self.subject.label())),
             "pending_seconds" => self.pending_seconds.map(|s| num(s as f64)),
-            "pending_for" => Some(text(
-                self.pending_seconds
-                    .map(human)
-                    .unwrap_or_else(|| "for an unknown time".into()),
-            )),
+            "pending_for" => Some(text(super::duration::pending_for(self.pending_seconds))),
             "message" => Some(text(&self.message)),
             "reason" => Some(text(&self.segment.text)),
             "nodes" => self.segment.nodes.map(|n| num(n as f64)),
