@@ -261,7 +261,7 @@ fn a_server_that_never_answers_ends_within_the_timeout_with_exit_3() {
         silent: true,
         ..Faults::default()
     };
-    let (_server, _dir, kubeconfig) = serve(
+    let (server, _dir, kubeconfig) = serve(
         "gpu-shortage",
         Options {
             faults,
@@ -276,6 +276,13 @@ fn a_server_that_never_answers_ends_within_the_timeout_with_exit_3() {
     let took = started.elapsed();
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert!(took < Duration::from_secs(8), "took {took:?}");
+    // The message names the server it could not reach.
+    let url = server.url();
+    assert!(
+        stderr(&output).contains(url.trim_end_matches('/')),
+        "{}",
+        stderr(&output)
+    );
     assert!(
         stderr(&output).contains("nothing could be collected"),
         "{}",

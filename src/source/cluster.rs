@@ -61,7 +61,7 @@ pub struct Gathered {
 
 /// Reads the cluster. `keep_raw` keeps redacted objects for a bundle.
 pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered> {
-    let (client, context) = connect(options).await?;
+    let (client, context, server) = connect(options).await?;
     let progress = spinner(options.verbose);
     let deadline = Instant::now() + options.timeout;
     let fetcher = Arc::new(Fetcher::new(
@@ -122,7 +122,7 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
     if succeeded == 0
         && let Some((_, _, error)) = failures.first()
     {
-        return Err(unreachable(&client_url(options).await, error));
+        return Err(unreachable(&server, error));
     }
     for (resource, namespace, error) in failures {
         inventory.gaps.push(gap(resource, namespace, &error));
@@ -149,7 +149,9 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
 
 /// A client from kubectl's flags: the kubeconfig (or KUBECONFIG's files,
 /// merged), else the in-cluster service account.
-async fn connect(options: &ClusterOptions) -> Result<(kube::Client, Option<String>)> {
+/// Returns the client, the context's name and the server's URL (for
+/// messages).
+async fn connect(options: &ClusterOptions) -> Result<(kube::Client, Option<String>, String)> {
     let kubeconfig =
         match &options.kubeconfig {
             Some(path) => Some(Kubeconfig::read_from(path).map_err(|error| {
@@ -193,31 +195,13 @@ async fn connect(options: &ClusterOptions) -> Result<(kube::Client, Option<Strin
     config.connect_timeout = Some(options.request_timeout.min(Duration::from_secs(10)));
     // Retries are ours: they honour Retry-After and the run's deadline.
     config.default_retry = false;
+    let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).map_err(|error| {
         Error::Collection(format!(
             "cannot build a client from the kubeconfig: {error}"
         ))
     })?;
-    Ok((client, context))
-}
-
-async fn client_url(options: &ClusterOptions) -> String {
-    let kubeconfig = match &options.kubeconfig {
-        Some(path) => Kubeconfig::read_from(path).ok(),
-        None => Kubeconfig::read().ok(),
-    };
-    let selection = KubeConfigOptions {
-        context: options.context.clone(),
-        cluster: options.cluster.clone(),
-        user: options.user.clone(),
-    };
-    match kubeconfig {
-        Some(k) => kube::Config::from_custom_kubeconfig(k, &selection)
-            .await
-            .map(|c| c.cluster_url.to_string())
-            .unwrap_or_default(),
-        None => String::new(),
-    }
+    Ok((client, context, server))
 }
 
 /// Exit 3, with what to do about it.
