@@ -5,16 +5,14 @@ use std::collections::BTreeSet;
 
 use clap::{CommandFactory, FromArgMatches};
 
-use crate::cli::{
-    CheckArgs, Cli, ClusterArgs, CollectArgs, Command, FailOnArg, Output, RulesCommand,
-};
+use crate::cli::{CheckArgs, Cli, ClusterArgs, CollectArgs, Command, RulesCommand};
 use crate::config::Config;
 use crate::config::matcher::PodMarks;
 use crate::engine::{self, Engine};
 use crate::error::{Error, Result};
 use crate::report::output::Destination;
 use crate::report::{self, Collection, FailOn, Filter, Report, Skipped, Source};
-use crate::report::{Format, RenderContext, RuleInfo};
+use crate::report::{RenderContext, RuleInfo};
 use crate::source::cluster::{self, ClusterOptions};
 use crate::source::{bundle, snapshot};
 
@@ -70,7 +68,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
         .output
         .iter()
         .map(|spec| Destination {
-            format: format(spec.format),
+            format: spec.format.into(),
             path: spec.path.clone(),
         })
         .collect();
@@ -161,7 +159,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
             args.show_suppressed,
         );
     let rules = rule_infos(&engine, &config);
-    let fail_on = fail_on(args.fail_on);
+    let fail_on: FailOn = args.fail_on.into();
     let context = RenderContext {
         rules: &rules,
         fail_on,
@@ -192,20 +190,10 @@ fn configured_engine(
 
 /// The rules as renderers describe them, with the config's severities.
 fn rule_infos(engine: &Engine, config: &Config) -> Vec<RuleInfo> {
-    // Placeholders stay as written: the help describes every finding.
-    let verbatim = |name: &str| Some(format!("{{{name}}}"));
     engine
         .rules
         .iter()
-        .map(|rule| RuleInfo {
-            id: rule.id.clone(),
-            title: rule.title.render(&verbatim),
-            category: rule.category,
-            severity: config.severity_of(&rule.id, rule.severity),
-            explanation: rule.explain.render(&verbatim),
-            remediation: rule.remediation.render(&verbatim),
-            docs: rule.docs.clone(),
-        })
+        .map(|rule| rule.info(config.severity_of(&rule.id, rule.severity)))
         .collect()
 }
 
@@ -221,16 +209,6 @@ fn today() -> Result<jiff::civil::Date> {
         Err(_) => jiff::Timestamp::now(),
     };
     Ok(jiff::tz::Offset::UTC.to_datetime(now).date())
-}
-
-fn format(output: Output) -> Format {
-    match output {
-        Output::Table => Format::Table,
-        Output::Json => Format::Json,
-        Output::Sarif => Format::Sarif,
-        Output::Junit => Format::Junit,
-        Output::Markdown => Format::Markdown,
-    }
 }
 
 /// `pxdoctor man`: the roff page on stdout, or every command's page in DIR.
@@ -337,15 +315,6 @@ fn collect(args: &CollectArgs) -> Result<u8> {
         );
     }
     Ok(0)
-}
-
-fn fail_on(arg: FailOnArg) -> FailOn {
-    match arg {
-        FailOnArg::Error => FailOn::Error,
-        FailOnArg::Warning => FailOn::Warning,
-        FailOnArg::Info => FailOn::Info,
-        FailOnArg::Never => FailOn::Never,
-    }
 }
 
 fn rules(command: RulesCommand) -> Result<u8> {

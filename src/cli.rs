@@ -367,3 +367,28 @@ pub enum RulesCommand {
     /// Run rule examples: the built-in rules, or those under each DIR.
     Test { dirs: Vec<PathBuf> },
 }
+
+impl From<Output> for crate::report::Format {
+    fn from(output: Output) -> Self {
+        use crate::report::Format;
+        match output {
+            Output::Table => Format::Table,
+            Output::Json => Format::Json,
+            Output::Sarif => Format::Sarif,
+            Output::Junit => Format::Junit,
+            Output::Markdown => Format::Markdown,
+        }
+    }
+}
+
+impl From<FailOnArg> for crate::report::FailOn {
+    fn from(arg: FailOnArg) -> Self {
+        use crate::report::FailOn;
+        match arg {
+            FailOnArg::Error => FailOn::Error,
+            FailOnArg::Warning => FailOn::Warning,
+            FailOnArg::Info => FailOn::Info,
+            FailOnArg::Never => FailOn::Never,
+        }
+    }
+}

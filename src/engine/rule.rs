@@ -101,6 +101,24 @@ impl Rule {
     }
 }
 
+impl Rule {
+    /// What renderers show of the rule (SARIF help, JUnit cases): its
+    /// templates with the `{placeholders}` left in, at `severity` (the
+    /// rule's own, or `.pxdoctor.yaml`'s override).
+    pub fn info(&self, severity: Severity) -> crate::report::RuleInfo {
+        let verbatim = |name: &str| Some(format!("{{{name}}}"));
+        crate::report::RuleInfo {
+            id: self.id.clone(),
+            title: self.title.render(&verbatim),
+            category: self.category,
+            severity,
+            explanation: self.explain.render(&verbatim),
+            remediation: self.remediation.render(&verbatim),
+            docs: self.docs.clone(),
+        }
+    }
+}
+
 /// Parses one rule file; every problem found is pushed to `problems`.
 pub fn parse(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Rule> {
     let doc: RuleDoc = match serde_saphyr::from_str(text) {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
-use crate::cli::{FailOnArg, LintArgs, Output, OutputSpec};
+use crate::cli::{LintArgs, OutputSpec};
 use crate::engine::{self, Engine};
 use crate::error::{Error, Position, Problem, Result};
 use crate::facts::{FactKind, Inventory};
@@ -75,12 +75,12 @@ pub fn run(args: &LintArgs) -> Result<u8> {
         errors: Vec::new(),
     };
     let report = Report::build(source, findings, 0, &Filter::default(), collection);
-    let fail_on = fail_on(args.fail_on);
+    let fail_on: FailOn = args.fail_on.into();
     let rules: Vec<RuleInfo> = engine
         .rules
         .iter()
         .filter(|rule| rule.fact == FactKind::Lint)
-        .map(rule_info)
+        .map(|rule| rule.info(rule.severity))
         .collect();
     let context = RenderContext {
         rules: &rules,
@@ -100,7 +100,7 @@ fn write(
     let destinations: Vec<Destination> = outputs
         .iter()
         .map(|spec| Destination {
-            format: format(spec.format),
+            format: spec.format.into(),
             path: spec.path.clone(),
         })
         .collect();
@@ -128,30 +128,6 @@ fn write(
     }
 }
 
-fn rule_info(rule: &engine::Rule) -> RuleInfo {
-    // Placeholders stay as written: the help describes every finding.
-    let verbatim = |name: &str| Some(format!("{{{name}}}"));
-    RuleInfo {
-        id: rule.id.clone(),
-        title: rule.title.render(&verbatim),
-        category: rule.category,
-        severity: rule.severity,
-        explanation: rule.explain.render(&verbatim),
-        remediation: rule.remediation.render(&verbatim),
-        docs: rule.docs.clone(),
-    }
-}
-
-fn format(output: Output) -> Format {
-    match output {
-        Output::Table => Format::Table,
-        Output::Json => Format::Json,
-        Output::Sarif => Format::Sarif,
-        Output::Junit => Format::Junit,
-        Output::Markdown => Format::Markdown,
-    }
-}
-
 /// The table `check` prints, closed by a summary that speaks of files, not
 /// of runs and namespaces (the table's own summary counts runs).
 fn table(report: &Report, files: usize) -> String {
@@ -174,13 +150,4 @@ fn table(report: &Report, files: usize) -> String {
     let mut text = lines.join("\n");
     text.push('\n');
     text
-}
-
-fn fail_on(arg: FailOnArg) -> FailOn {
-    match arg {
-        FailOnArg::Error => FailOn::Error,
-        FailOnArg::Warning => FailOn::Warning,
-        FailOnArg::Info => FailOn::Info,
-        FailOnArg::Never => FailOn::Never,
-    }
 }
