@@ -530,3 +530,16 @@ fn runs_without_polyaxon_custom_resources_are_an_error_live_and_in_the_bundle() 
     ));
     assert_eq!(from_bundle["findings"], live["findings"]);
 }
+
+#[test]
+fn a_kubeconfig_problem_names_the_file_and_the_flag() {
+    let (_server, _dir, kubeconfig) = serve("gpu-shortage", Options::default());
+    let path = kubeconfig.to_string_lossy().into_owned();
+    let output = pxdoctor(&["check", "--kubeconfig", &path, "--context", "prod"], None);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!("--kubeconfig {path} --context prod: ")),
+        "{message}"
+    );
+}

@@ -172,7 +172,7 @@ async fn connect(options: &ClusterOptions) -> Result<(kube::Client, Option<Strin
                 .or(kubeconfig.current_context.clone());
             let config = kube::Config::from_custom_kubeconfig(kubeconfig, &selection)
                 .await
-                .map_err(|error| Error::Usage(format!("kubeconfig: {error}")))?;
+                .map_err(|error| Error::Usage(format!("{}: {error}", kubeconfig_words(options))))?;
             (config, context)
         }
         None => {
@@ -202,6 +202,27 @@ async fn connect(options: &ClusterOptions) -> Result<(kube::Client, Option<Strin
         ))
     })?;
     Ok((client, context, server))
+}
+
+/// Which kubeconfig and selection an error is about, in the user's flags.
+fn kubeconfig_words(options: &ClusterOptions) -> String {
+    let mut words = match &options.kubeconfig {
+        Some(path) => format!("--kubeconfig {}", path.display()),
+        None => match std::env::var("KUBECONFIG") {
+            Ok(paths) if !paths.is_empty() => format!("KUBECONFIG={paths}"),
+            _ => "~/.kube/config".to_string(),
+        },
+    };
+    for (flag, value) in [
+        ("--context", &options.context),
+        ("--cluster", &options.cluster),
+        ("--user", &options.user),
+    ] {
+        if let Some(value) = value {
+            words.push_str(&format!(" {flag} {value}"));
+        }
+    }
+    words
 }
 
 /// Exit 3, with what to do about it.
