@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use clap::{CommandFactory, FromArgMatches};
 
-use crate::cli::{CheckArgs, Cli, ClusterArgs, CollectArgs, Command, RulesCommand};
+use crate::cli::{CheckArgs, Cli, ClusterArgs, CollectArgs, Command, RulesCommand, S3Args};
 use crate::config::Config;
 use crate::config::matcher::PodMarks;
 use crate::engine::{self, Engine};
@@ -97,6 +97,10 @@ fn check(args: &CheckArgs) -> Result<u8> {
             (gathered.inventory, source, true)
         }
     };
+    let probes = runtime()?.block_on(probe_stores(&args.s3, &inventory, live, &args.cluster))?;
+    if let Some(probes) = probes {
+        inventory.probes = probes;
+    }
     if let Some(namespace) = &args.cluster.namespace {
         let only = BTreeSet::from([namespace.clone()]);
         inventory.retain_namespaces(&only);
@@ -279,8 +283,56 @@ async fn gather(args: &ClusterArgs, keep_raw: bool) -> Result<cluster::Gathered>
     }
 }
 
+/// The artifacts-store probe: `--s3-bucket`'s bucket, else (live) the
+/// stores the agent names. None keeps what the source has (a snapshot's
+/// recorded probe).
+async fn probe_stores(
+    args: &S3Args,
+    inventory: &crate::facts::Inventory,
+    live: bool,
+    cluster: &ClusterArgs,
+) -> Result<Option<Vec<crate::facts::probe::ProbeStep>>> {
+    use crate::source::s3;
+    if args.no_s3 {
+        return Ok(Some(Vec::new()));
+    }
+    let targets = match &args.s3_bucket {
+        Some(url) => vec![
+            s3::flag_target(url, args.s3_endpoint.as_deref(), args.s3_region.as_deref())
+                .await
+                .map_err(Error::Usage)?,
+        ],
+        None if live => inventory.store_check().targets,
+        None => return Ok(None),
+    };
+    let options = s3::ProbeOptions {
+        step_timeout: cluster.request_timeout.min(PROBE_STEP_TIMEOUT),
+        deadline: tokio::time::Instant::now() + cluster.timeout,
+        write: !args.no_write_probe,
+        resolver: s3::Resolver::System,
+    };
+    let mut steps = Vec::new();
+    for target in &targets {
+        steps.extend(s3::probe(target, &options).await);
+    }
+    Ok(Some(steps))
+}
+
+/// The longest one probe step may take (less with --request-timeout).
+const PROBE_STEP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn collect(args: &CollectArgs) -> Result<u8> {
-    let gathered = runtime()?.block_on(gather(&args.cluster, true))?;
+    let runtime = runtime()?;
+    let mut gathered = runtime.block_on(gather(&args.cluster, true))?;
+    let s3 = S3Args {
+        no_s3: args.no_s3,
+        no_write_probe: args.no_write_probe,
+        ..S3Args::default()
+    };
+    let probes = runtime
+        .block_on(probe_stores(&s3, &gathered.inventory, true, &args.cluster))?
+        .unwrap_or_default();
+    gathered.inventory.probes = probes;
     let manifest = bundle::Manifest {
         tool: "pxdoctor".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -299,6 +351,7 @@ fn collect(args: &CollectArgs) -> Result<u8> {
         &manifest,
         &gathered.raw,
         &gathered.inventory.logs,
+        &gathered.inventory.probes,
     )?;
     let objects: usize = gathered.raw.iter().map(|list| list.items.len()).sum();
     eprintln!(

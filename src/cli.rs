@@ -180,7 +180,38 @@ pub struct CheckArgs {
     pub fail_on: FailOnArg,
 
     #[command(flatten)]
+    pub s3: S3Args,
+
+    #[command(flatten)]
     pub cluster: ClusterArgs,
+}
+
+/// The artifacts-store probe's flags.
+#[derive(Debug, Args, Clone, Default)]
+pub struct S3Args {
+    /// Do not probe the artifacts store (and, with --snapshot, ignore the
+    /// recorded probe).
+    #[arg(long)]
+    pub no_s3: bool,
+
+    /// Probe reading only: no PutObject and DeleteObject of a probe object
+    /// under `.pxdoctor/`.
+    #[arg(long)]
+    pub no_write_probe: bool,
+
+    /// Probe this bucket (s3://bucket[/prefix]) with the AWS credentials
+    /// chain (environment, then profile), whatever the cluster source.
+    #[arg(long, value_name = "URL")]
+    pub s3_bucket: Option<String>,
+
+    /// The S3 endpoint for --s3-bucket (MinIO, Ceph, ...; default: AWS,
+    /// or AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL", requires = "s3_bucket")]
+    pub s3_endpoint: Option<String>,
+
+    /// The region for --s3-bucket (default: AWS_REGION, then the profile's).
+    #[arg(long, value_name = "REGION", requires = "s3_bucket")]
+    pub s3_region: Option<String>,
 }
 
 /// kubectl's flags, with kubectl's names.
@@ -281,6 +312,14 @@ pub struct CollectArgs {
     /// Where to write the bundle (.tar.gz).
     #[arg(short = 'o', long = "output", value_name = "BUNDLE.tar.gz")]
     pub output: PathBuf,
+
+    /// Do not probe the artifacts store.
+    #[arg(long)]
+    pub no_s3: bool,
+
+    /// Probe reading only: no PutObject and DeleteObject of a probe object.
+    #[arg(long)]
+    pub no_write_probe: bool,
 
     #[command(flatten)]
     pub cluster: ClusterArgs,

@@ -76,7 +76,35 @@ pub fn redact_object(kind: &str, object: &mut Value) {
             annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
         }
     }
+    // A ConfigMap value holding JSON (Polyaxon's connections) is redacted
+    // as JSON, so it still parses: a connection's `secret: {name}` is a
+    // reference, not a secret.
+    let data = (kind == "ConfigMap")
+        .then(|| object.get_mut("data").map(Value::take))
+        .flatten();
     walk(object);
+    if let Some(mut data) = data {
+        if let Value::Object(map) = &mut data {
+            for (key, value) in map.iter_mut() {
+                let parsed = value
+                    .as_str()
+                    .and_then(|text| serde_json::from_str::<Value>(text).ok())
+                    .filter(|parsed| parsed.is_object() || parsed.is_array());
+                match parsed {
+                    Some(mut parsed) => {
+                        walk(&mut parsed);
+                        *value = Value::String(parsed.to_string());
+                    }
+                    None => {
+                        let mut one = serde_json::json!({ key.as_str(): value.take() });
+                        walk(&mut one);
+                        *value = one[key.as_str()].take();
+                    }
+                }
+            }
+        }
+        object["data"] = data;
+    }
 }
 
 fn walk(value: &mut Value) {
@@ -156,5 +184,19 @@ mod tests {
         let mut secret = json!({"kind": "Secret", "metadata": {"name": "s3-secret"}, "data": {"AWS_SECRET_ACCESS_KEY": "d0phbHJY"}});
         redact_object("Secret", &mut secret);
         assert_eq!(secret["data"]["AWS_SECRET_ACCESS_KEY"], "");
+    }
+
+    #[test]
+    fn connection_json_in_a_config_map_stays_json_with_its_secrets_masked() {
+        let store = r#"{"name":"s3","kind":"s3","schema":{"bucket":"s3://plx"},"secret":{"name":"s3-secret"},"password":"hunter2hunter2"}"#;
+        let mut config = json!({"kind": "ConfigMap", "data": {"POLYAXON_AGENT_ARTIFACTS_STORE": store, "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"}});
+        redact_object("ConfigMap", &mut config);
+        let kept = config["data"]["POLYAXON_AGENT_ARTIFACTS_STORE"]
+            .as_str()
+            .unwrap();
+        let parsed: Value = serde_json::from_str(kept).expect("still JSON");
+        assert_eq!(parsed["secret"]["name"], "s3-secret");
+        assert!(!kept.contains("hunter2"));
+        assert!(!config.to_string().contains("wJalrXUtnFEMI"));
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::value::{FieldSource, FieldSpec, Value};
 use super::{
     claim, container, deployment, event, fit_fact, forbidden, gap, lint, log, node, operation,
-    platform, pod, scheduling,
+    platform, pod, probe, scheduling, store,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,10 +25,12 @@ pub enum FactKind {
     Claim,
     Forbidden,
     Lint,
+    ArtifactsStore,
+    Probe,
 }
 
 impl FactKind {
-    pub const ALL: [FactKind; 14] = [
+    pub const ALL: [FactKind; 16] = [
         FactKind::Pod,
         FactKind::Event,
         FactKind::NodeCondition,
@@ -43,6 +45,8 @@ impl FactKind {
         FactKind::Claim,
         FactKind::Forbidden,
         FactKind::Lint,
+        FactKind::ArtifactsStore,
+        FactKind::Probe,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +65,8 @@ impl FactKind {
             FactKind::Claim => "claim",
             FactKind::Forbidden => "forbidden",
             FactKind::Lint => "lint",
+            FactKind::ArtifactsStore => "artifacts_store",
+            FactKind::Probe => "s3_probe",
         }
     }
 
@@ -84,6 +90,8 @@ impl FactKind {
             FactKind::Claim => claim::FIELDS,
             FactKind::Forbidden => forbidden::FIELDS,
             FactKind::Lint => lint::FIELDS,
+            FactKind::ArtifactsStore => store::FIELDS,
+            FactKind::Probe => probe::FIELDS,
         }
     }
 

@@ -21,9 +21,11 @@ pub mod node;
 pub mod operation;
 pub mod platform;
 pub mod pod;
+pub mod probe;
 pub mod quantity;
 pub mod run;
 pub mod scheduling;
+pub mod store;
 pub mod subject;
 pub mod value;
 
@@ -66,6 +68,14 @@ pub struct Inventory {
     pub deployments: Vec<deployment::DeploymentFact>,
     pub claims: Vec<claim::Claim>,
     pub storage_classes: Vec<claim::StorageClass>,
+    /// Agent ConfigMaps that name an artifacts store.
+    pub agent_configs: Vec<store::AgentConfig>,
+    /// Secrets (key names; values of the store's credential keys only).
+    pub secrets: Vec<store::SecretFact>,
+    /// Secrets the caller may not read, as "namespace/name".
+    pub secrets_unreadable: BTreeSet<String>,
+    /// The artifacts-store probe's steps, live or as recorded.
+    pub probes: Vec<probe::ProbeStep>,
     /// Kinds the source delivered (even when empty), e.g. "Pod", "Node".
     pub kinds_seen: BTreeSet<String>,
     /// The newest timestamp in the data: "now" for a snapshot.
@@ -87,6 +97,10 @@ impl Inventory {
         self.deployments.extend(other.deployments);
         self.claims.extend(other.claims);
         self.storage_classes.extend(other.storage_classes);
+        self.agent_configs.extend(other.agent_configs);
+        self.secrets.extend(other.secrets);
+        self.secrets_unreadable.extend(other.secrets_unreadable);
+        self.probes.extend(other.probes);
         self.kinds_seen.extend(other.kinds_seen);
         self.saw_time(other.newest);
         self.collected_at = self.collected_at.or(other.collected_at);
@@ -355,6 +369,7 @@ impl Inventory {
         drop(tails);
 
         let claims = self.join_claims();
+        let stores = self.store_check().facts;
         let refusals = self.refusals();
 
         let node_conditions = nodes
@@ -419,6 +434,8 @@ impl Inventory {
             operations: self.operations,
             deployments: self.deployments,
             platform,
+            stores,
+            probes: self.probes,
             lint: Vec::new(),
             runs,
         }
@@ -426,6 +443,30 @@ impl Inventory {
 }
 
 impl Inventory {
+    /// The artifacts store's configuration, checked: its problems and what
+    /// can be probed.
+    pub fn store_check(&self) -> store::Checked {
+        let run_pods: Vec<(String, String, Vec<String>)> = self
+            .pods
+            .iter()
+            .filter(|pod| pod.run.is_some() && pod.is_active())
+            .map(|pod| {
+                (
+                    pod.namespace.clone(),
+                    pod.name.clone(),
+                    pod.secret_refs.clone(),
+                )
+            })
+            .collect();
+        store::check(
+            &self.agent_configs,
+            &self.secrets,
+            self.kinds_seen.contains("Secret"),
+            &self.secrets_unreadable,
+            &run_pods,
+        )
+    }
+
     /// RBAC refusals in events, log tails and the operator's conditions.
     /// Call after events, logs and operations know their runs.
     fn refusals(&self) -> Vec<forbidden::ForbiddenFact> {
@@ -559,6 +600,8 @@ pub struct Facts {
     pub operations: Vec<operation::OperationFact>,
     pub deployments: Vec<deployment::DeploymentFact>,
     pub platform: platform::PlatformFact,
+    pub stores: Vec<store::StoreFact>,
+    pub probes: Vec<probe::ProbeStep>,
     /// Problems `pxdoctor lint` found in polyaxonfiles (empty for `check`).
     pub lint: Vec<lint::LintFact>,
     /// Distinct Polyaxon runs that have pods.
@@ -576,6 +619,8 @@ impl Facts {
             FactKind::CollectionGap => self.gaps.iter().for_each(|f| visit(f)),
             FactKind::Platform => visit(&self.platform),
             FactKind::Lint => self.lint.iter().for_each(|f| visit(f)),
+            FactKind::ArtifactsStore => self.stores.iter().for_each(|f| visit(f)),
+            FactKind::Probe => self.probes.iter().for_each(|f| visit(f)),
             FactKind::Fit => self.fits.iter().for_each(|f| visit(f)),
             FactKind::Container => self.containers.iter().for_each(|f| visit(f)),
             FactKind::Operation => self.operations.iter().for_each(|f| visit(f)),

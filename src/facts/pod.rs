@@ -47,6 +47,9 @@ pub struct PodFact {
     pub placement: super::fit::Placement,
     /// PersistentVolumeClaims its volumes name.
     pub claims: Vec<String>,
+    /// Secrets a run pod's containers and volumes refer to (runs only:
+    /// whether the artifacts store's Secret reaches them).
+    pub secret_refs: Vec<String>,
     /// Containers that are waiting, failed or restarted.
     pub unwell: Vec<super::container::ContainerFact>,
     /// status.reason and status.message: Evicted, and why.
@@ -185,6 +188,7 @@ impl PodFact {
                 super::container::ContainerFact::from_status(&namespace, &name, init, s, c)
             })
             .collect();
+        let run = run_of(metadata.labels.as_ref(), metadata.annotations.as_ref());
         let claims = spec
             .volumes
             .iter()
@@ -195,8 +199,14 @@ impl PodFact {
                     .map(|c| c.claim_name.clone())
             })
             .collect();
+        let secret_refs = if run.is_some() {
+            secret_refs(&spec)
+        } else {
+            Vec::new()
+        };
         Some(PodFact {
             claims,
+            secret_refs,
             pxdoctor_ignore: ignored_rules(metadata.annotations.as_ref()),
             selected_labels: selected_labels(metadata.labels.as_ref()),
             placement,
@@ -209,7 +219,7 @@ impl PodFact {
                 .and_then(|labels| labels.get("app.kubernetes.io/component").cloned()),
             containers,
             failing_containers,
-            run: run_of(metadata.labels.as_ref(), metadata.annotations.as_ref()),
+            run,
             namespace: metadata.namespace.unwrap_or_else(|| "default".into()),
             name,
             phase: status.phase.unwrap_or_else(|| "Pending".into()),
@@ -394,4 +404,31 @@ fn ignored_rules(annotations: Option<&BTreeMap<String, String>>) -> Vec<String> 
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The Secrets a pod's containers (env, envFrom) and volumes name.
+fn secret_refs(spec: &k8s_openapi::api::core::v1::PodSpec) -> Vec<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for container in spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(spec.containers.iter())
+    {
+        for from in container.env_from.iter().flatten() {
+            names.extend(from.secret_ref.as_ref().map(|s| s.name.clone()));
+        }
+        for env in container.env.iter().flatten() {
+            names.extend(
+                env.value_from
+                    .as_ref()
+                    .and_then(|v| v.secret_key_ref.as_ref())
+                    .map(|s| s.name.clone()),
+            );
+        }
+    }
+    for volume in spec.volumes.iter().flatten() {
+        names.extend(volume.secret.as_ref().and_then(|s| s.secret_name.clone()));
+    }
+    names.into_iter().collect()
 }

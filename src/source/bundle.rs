@@ -103,6 +103,7 @@ pub fn write(
     manifest: &Manifest,
     lists: &[super::cluster::RawList],
     logs: &[crate::facts::LogTail],
+    probes: &[crate::facts::probe::ProbeStep],
 ) -> Result<()> {
     use flate2::Compression;
     use flate2::write::GzEncoder;
@@ -146,6 +147,14 @@ pub fn write(
         }
         let name = format!("logs/{}/{}/{}.log", log.namespace, log.pod, log.container);
         add(&name, text.as_bytes()).map_err(failed)?;
+    }
+    if !probes.is_empty() {
+        // Probe steps hold masked keys and redacted messages only.
+        add(
+            "probes/s3.json",
+            &serde_json::to_vec_pretty(probes).unwrap_or_default(),
+        )
+        .map_err(failed)?;
     }
     add(
         "manifest.json",

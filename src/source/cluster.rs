@@ -131,6 +131,8 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
         // The server's own JSON did not decode: say so rather than guess.
         return Err(Error::Input(problems));
     }
+    fetcher.say("reading the artifacts store's Secret".into());
+    store_secrets(&fetcher, &mut inventory, keep_raw.then_some(&mut raw)).await;
     fetcher.say("reading the logs of failing Polyaxon containers".into());
     let logs = tails(&fetcher, &inventory).await;
     inventory.logs.extend(logs);
@@ -499,6 +501,71 @@ fn gap(resource: &Resource, namespace: Option<String>, error: &FetchError) -> Co
         reason: reason.into(),
         message: error.describe(),
         skipped_checks: resource.needed_for.into(),
+    }
+}
+
+/// The Secret of each artifacts store the agent names: one GET each, never
+/// a list of every Secret. Its values stay in memory for the probe; a
+/// bundle gets the key names only.
+async fn store_secrets(
+    fetcher: &Fetcher,
+    inventory: &mut Inventory,
+    raw: Option<&mut Vec<RawList>>,
+) {
+    use crate::facts::store::{SecretFact, Store};
+    let wanted: BTreeSet<(String, String)> = inventory
+        .agent_configs
+        .iter()
+        .filter_map(|config| Store::from_agent(config).ok())
+        .filter_map(|store| store.secret.map(|name| (store.namespace, name)))
+        .collect();
+    let mut items = Vec::new();
+    let mut looked = false;
+    for (namespace, name) in wanted {
+        let path = format!("/api/v1/namespaces/{namespace}/secrets/{name}");
+        match fetcher.get(&path).await {
+            Ok(body) => {
+                looked = true;
+                let mut object: Value = serde_json::from_str(&body).unwrap_or_default();
+                inventory.secrets.extend(SecretFact::from_json(&object));
+                redact::redact_object("Secret", &mut object);
+                items.push(object);
+            }
+            Err(FetchError::NotFound(_)) => looked = true,
+            Err(error) => {
+                if matches!(error, FetchError::Forbidden(_)) {
+                    inventory
+                        .secrets_unreadable
+                        .insert(format!("{namespace}/{name}"));
+                }
+                inventory.gaps.push(CollectionGap {
+                    verb: "get".into(),
+                    resource: "secrets".into(),
+                    group: String::new(),
+                    namespace: Some(namespace.clone()),
+                    reason: match error {
+                        FetchError::Forbidden(_) => "forbidden",
+                        FetchError::Timeout => "timeout",
+                        _ => "error",
+                    }
+                    .into(),
+                    message: format!("Secret {namespace}/{name}: {}", error.describe()),
+                    skipped_checks: "the artifacts store's credentials (only its reachability is probed)"
+                        .into(),
+                });
+            }
+        }
+    }
+    if looked {
+        inventory.kinds_seen.insert("Secret".into());
+        if let Some(raw) = raw {
+            raw.push(RawList {
+                path: "store-secrets.json".into(),
+                kind: "SecretList".into(),
+                api_version: "v1".into(),
+                items,
+            });
+        }
     }
 }
 

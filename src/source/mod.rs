@@ -8,4 +8,5 @@ pub mod cluster;
 pub mod fetch;
 pub mod objects;
 pub mod resources;
+pub mod s3;
 pub mod snapshot;

@@ -20,8 +20,10 @@ use crate::facts::operation::OperationFact;
 use crate::facts::{EventFact, Inventory, NodeFact, PodFact};
 
 /// The kinds pxdoctor reads; anything else is skipped without complaint.
-const KNOWN_KINDS: [&str; 7] = [
+const KNOWN_KINDS: [&str; 9] = [
     "Pod",
+    "ConfigMap",
+    "Secret",
     "Event",
     "Node",
     "CustomResourceDefinition",
@@ -152,6 +154,18 @@ fn ingest(
         "PersistentVolumeClaim" => {
             let object: serde_json::Value = serde_json::from_str(json)?;
             inventory.claims.extend(Claim::from_json(&object));
+        }
+        "ConfigMap" => {
+            let object: serde_json::Value = serde_json::from_str(json)?;
+            inventory
+                .agent_configs
+                .extend(crate::facts::store::AgentConfig::from_json(&object));
+        }
+        "Secret" => {
+            let object: serde_json::Value = serde_json::from_str(json)?;
+            inventory
+                .secrets
+                .extend(crate::facts::store::SecretFact::from_json(&object));
         }
         "StorageClass" => {
             let object: serde_json::Value = serde_json::from_str(json)?;

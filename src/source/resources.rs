@@ -47,6 +47,14 @@ pub const RESOURCES: &[Resource] = &[
         needed_for: "whether the runs' volume claims exist and are bound",
     },
     Resource {
+        kind: "ConfigMap",
+        plural: "configmaps",
+        group: "",
+        version: "v1",
+        namespaced: true,
+        needed_for: "the agent's artifacts store and connections",
+    },
+    Resource {
         kind: "StorageClass",
         plural: "storageclasses",
         group: "storage.k8s.io",

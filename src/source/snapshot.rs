@@ -145,8 +145,11 @@ fn read_file(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<
         read_manifest(file, inventory, problems);
         return;
     }
-    // Recorded probe results belong to the artifacts and API checks.
+    // Recorded probe results, replayed as if the probes ran now.
     if parts.first().map(String::as_str) == Some("probes") {
+        if name == "s3.json" {
+            read_s3_probe(file, inventory, problems);
+        }
         return;
     }
     if let Some((namespace, pod, container)) = log_location(&parts) {
@@ -187,6 +190,16 @@ fn read_manifest(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut 
         Err(error) => problems.push(Problem {
             position: Position::at(&file.shown, error.line() as u64, error.column() as u64),
             message: format!("not a pxdoctor bundle manifest: {error}"),
+        }),
+    }
+}
+
+fn read_s3_probe(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<Problem>) {
+    match serde_json::from_slice::<Vec<crate::facts::probe::ProbeStep>>(&file.content) {
+        Ok(steps) => inventory.probes.extend(steps),
+        Err(error) => problems.push(Problem {
+            position: Position::at(&file.shown, error.line() as u64, error.column() as u64),
+            message: format!("not a recorded S3 probe (a list of probe steps): {error}"),
         }),
     }
 }
