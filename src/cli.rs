@@ -179,6 +179,12 @@ pub struct CheckArgs {
     #[arg(long, value_name = "LEVEL", default_value = "error")]
     pub fail_on: FailOnArg,
 
+    /// Do not call the Polyaxon API with the CLI's configuration
+    /// (POLYAXON_HOME or ~/.polyaxon, POLYAXON_HOST, POLYAXON_AUTH_TOKEN).
+    /// With --snapshot the API is never called; a recorded probe is read.
+    #[arg(long)]
+    pub no_api: bool,
+
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
@@ -281,6 +287,11 @@ pub struct CollectArgs {
     /// Where to write the bundle (.tar.gz).
     #[arg(short = 'o', long = "output", value_name = "BUNDLE.tar.gz")]
     pub output: PathBuf,
+
+    /// Do not probe the Polyaxon API with the CLI's configuration (the
+    /// probe's result goes to probes/polyaxon-api.json, never the token).
+    #[arg(long)]
+    pub no_api: bool,
 
     #[command(flatten)]
     pub cluster: ClusterArgs,

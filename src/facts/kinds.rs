@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::value::{FieldSource, FieldSpec, Value};
 use super::{
     claim, container, deployment, event, fit_fact, forbidden, gap, lint, log, node, operation,
-    platform, pod, scheduling,
+    platform, pod, polyaxon_api, scheduling,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,10 +25,11 @@ pub enum FactKind {
     Claim,
     Forbidden,
     Lint,
+    PolyaxonApi,
 }
 
 impl FactKind {
-    pub const ALL: [FactKind; 14] = [
+    pub const ALL: [FactKind; 15] = [
         FactKind::Pod,
         FactKind::Event,
         FactKind::NodeCondition,
@@ -43,6 +44,7 @@ impl FactKind {
         FactKind::Claim,
         FactKind::Forbidden,
         FactKind::Lint,
+        FactKind::PolyaxonApi,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +63,7 @@ impl FactKind {
             FactKind::Claim => "claim",
             FactKind::Forbidden => "forbidden",
             FactKind::Lint => "lint",
+            FactKind::PolyaxonApi => "polyaxon_api",
         }
     }
 
@@ -84,6 +87,7 @@ impl FactKind {
             FactKind::Claim => claim::FIELDS,
             FactKind::Forbidden => forbidden::FIELDS,
             FactKind::Lint => lint::FIELDS,
+            FactKind::PolyaxonApi => polyaxon_api::FIELDS,
         }
     }
 

@@ -7,5 +7,6 @@ pub mod bundle;
 pub mod cluster;
 pub mod fetch;
 pub mod objects;
+pub mod polyaxon_api;
 pub mod resources;
 pub mod snapshot;
