@@ -311,9 +311,33 @@ fn rejected_credentials_exit_3_and_say_what_to_do() {
         message.contains("401") && message.contains("refresh them"),
         "{message}"
     );
+    assert!(message.contains("an expired token"), "{message}");
     assert!(
         !message.contains("expired-token"),
         "the token is never printed"
+    );
+}
+
+#[test]
+fn a_failing_exec_credential_plugin_exits_3_and_names_the_plugin() {
+    let (server, dir, _) = serve("gpu-shortage", Options::default());
+    // The kubeconfig's user runs a credential plugin that fails, as
+    // `aws eks get-token` does with expired SSO credentials.
+    let kubeconfig = dir.path().join("exec-kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {}\nusers:\n- name: exec-user\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/false\n      interactiveMode: Never\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: exec-user\ncurrent-context: sim\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let output = pxdoctor(&["check"], Some(&kubeconfig));
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("exec credential plugin failed"),
+        "{message}"
     );
 }
 
