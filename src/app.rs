@@ -10,10 +10,12 @@ use crate::config::Config;
 use crate::config::matcher::PodMarks;
 use crate::engine::{self, Engine};
 use crate::error::{Error, Result};
+use crate::facts::polyaxon_api::ApiProbe;
 use crate::report::output::Destination;
 use crate::report::{self, Collection, FailOn, Filter, Report, Skipped, Source};
 use crate::report::{RenderContext, RuleInfo};
 use crate::source::cluster::{self, ClusterOptions};
+use crate::source::polyaxon_api::{self, CliConfig, ConfigSources};
 use crate::source::{bundle, snapshot};
 
 /// Runs pxdoctor as `invoked_as` ("pxdoctor" or "kubectl pxdoctor") and
@@ -87,7 +89,17 @@ fn check(args: &CheckArgs) -> Result<u8> {
             (inventory, source, false)
         }
         None => {
-            let gathered = runtime()?.block_on(gather(&args.cluster, false))?;
+            let (gathered, probe) = runtime()?.block_on(async {
+                let gathered = gather(&args.cluster, false).await?;
+                let probe = if args.no_api {
+                    None
+                } else {
+                    probe_api(&args.cluster).await
+                };
+                Ok::<_, Error>((gathered, probe))
+            })?;
+            let mut gathered = gathered;
+            gathered.inventory.polyaxon_api = probe;
             let source = Source {
                 kind: "cluster".into(),
                 path: None,
@@ -321,9 +333,37 @@ async fn probe_stores(
 /// The longest one probe step may take (less with --request-timeout).
 const PROBE_STEP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The Polyaxon API, asked with the CLI's own configuration. None when the
+/// CLI has no configuration at all (nothing to check), or an unreadable one
+/// (said on stderr: it is the user's file, not the cluster).
+async fn probe_api(args: &ClusterArgs) -> Option<ApiProbe> {
+    let config = match CliConfig::load(&ConfigSources::from_env()) {
+        Ok(Some(config)) => config,
+        Ok(None) => return None,
+        Err(problem) => {
+            eprintln!(
+                "pxdoctor: warning: the Polyaxon CLI's configuration: {}; the Polyaxon API was not checked",
+                problem.0
+            );
+            return None;
+        }
+    };
+    // One slow step must not eat the run: at most 10s each.
+    let step = args.request_timeout.min(std::time::Duration::from_secs(10));
+    Some(polyaxon_api::probe(&config, step).await)
+}
+
 fn collect(args: &CollectArgs) -> Result<u8> {
     let runtime = runtime()?;
-    let mut gathered = runtime.block_on(gather(&args.cluster, true))?;
+    let (mut gathered, probe) = runtime.block_on(async {
+        let gathered = gather(&args.cluster, true).await?;
+        let probe = if args.no_api {
+            None
+        } else {
+            probe_api(&args.cluster).await
+        };
+        Ok::<_, Error>((gathered, probe))
+    })?;
     let s3 = S3Args {
         no_s3: args.no_s3,
         no_write_probe: args.no_write_probe,
@@ -352,6 +392,7 @@ fn collect(args: &CollectArgs) -> Result<u8> {
         &gathered.raw,
         &gathered.inventory.logs,
         &gathered.inventory.probes,
+        probe.as_ref(),
     )?;
     let objects: usize = gathered.raw.iter().map(|list| list.items.len()).sum();
     eprintln!(
@@ -361,6 +402,14 @@ fn collect(args: &CollectArgs) -> Result<u8> {
         gathered.inventory.logs.len(),
         gathered.requests
     );
+    if let Some(probe) = &probe {
+        eprintln!(
+            "Polyaxon API at {}: {} (probes/{})",
+            probe.host,
+            probe.outcome,
+            crate::facts::polyaxon_api::PROBE_FILE
+        );
+    }
     for gap in &gathered.inventory.gaps {
         eprintln!(
             "not collected: {} {}: {}",

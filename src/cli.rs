@@ -179,6 +179,12 @@ pub struct CheckArgs {
     #[arg(long, value_name = "LEVEL", default_value = "error")]
     pub fail_on: FailOnArg,
 
+    /// Do not call the Polyaxon API with the CLI's configuration
+    /// (POLYAXON_HOME or ~/.polyaxon, POLYAXON_HOST, POLYAXON_AUTH_TOKEN).
+    /// With --snapshot the API is never called; a recorded probe is read.
+    #[arg(long)]
+    pub no_api: bool,
+
     #[command(flatten)]
     pub s3: S3Args,
 
@@ -320,6 +326,10 @@ pub struct CollectArgs {
     /// Probe reading only: no PutObject and DeleteObject of a probe object.
     #[arg(long)]
     pub no_write_probe: bool,
+    /// Do not probe the Polyaxon API with the CLI's configuration (the
+    /// probe's result goes to probes/polyaxon-api.json, never the token).
+    #[arg(long)]
+    pub no_api: bool,
 
     #[command(flatten)]
     pub cluster: ClusterArgs,

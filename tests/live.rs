@@ -22,6 +22,11 @@ fn pxdoctor(args: &[&str], kubeconfig: Option<&Path>) -> Output {
         .current_dir(repo())
         .env("NO_COLOR", "1")
         .env("PXDOCTOR_NOW", NOW)
+        // No Polyaxon CLI configuration: the API probe has its own tests
+        // (tests/polyaxon_api.rs); here it must stay silent.
+        .env("POLYAXON_HOME", "/nonexistent/polyaxon-home")
+        .env_remove("POLYAXON_HOST")
+        .env_remove("POLYAXON_AUTH_TOKEN")
         .env_remove("KUBERNETES_SERVICE_HOST");
     match kubeconfig {
         Some(path) => command.env("KUBECONFIG", path),
@@ -124,8 +129,9 @@ fn over_https_with_small_pages_the_requests_stay_within_kinds_times_pages() {
     let live = json(&output);
     assert_eq!(live["findings"], snapshot_findings("gpu-shortage"));
     // 7 pods, 25 events, no deployments, no claims, no storage classes,
-    // 4 nodes, 7 operations at 2 a page: 4 + 13 + 1 + 1 + 1 + 2 + 4.
-    assert_eq!(lists(&server), 26, "{:#?}", server.requests());
+    // no services, no ingresses, 4 nodes, 7 operations at 2 a page:
+    // 4 + 13 + 1 + 1 + 1 + 1 + 1 + 2 + 4.
+    assert_eq!(lists(&server), 28, "{:#?}", server.requests());
 }
 
 #[test]
@@ -305,9 +311,33 @@ fn rejected_credentials_exit_3_and_say_what_to_do() {
         message.contains("401") && message.contains("refresh them"),
         "{message}"
     );
+    assert!(message.contains("an expired token"), "{message}");
     assert!(
         !message.contains("expired-token"),
         "the token is never printed"
+    );
+}
+
+#[test]
+fn a_failing_exec_credential_plugin_exits_3_and_names_the_plugin() {
+    let (server, dir, _) = serve("gpu-shortage", Options::default());
+    // The kubeconfig's user runs a credential plugin that fails, as
+    // `aws eks get-token` does with expired SSO credentials.
+    let kubeconfig = dir.path().join("exec-kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {}\nusers:\n- name: exec-user\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/false\n      interactiveMode: Never\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: exec-user\ncurrent-context: sim\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let output = pxdoctor(&["check"], Some(&kubeconfig));
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("exec credential plugin failed"),
+        "{message}"
     );
 }
 

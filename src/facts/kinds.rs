@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::value::{FieldSource, FieldSpec, Value};
 use super::{
     claim, container, deployment, event, fit_fact, forbidden, gap, lint, log, node, operation,
-    platform, pod, probe, scheduling, store,
+    platform, pod, polyaxon_api, probe, scheduling, store,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -27,10 +27,11 @@ pub enum FactKind {
     Lint,
     ArtifactsStore,
     Probe,
+    PolyaxonApi,
 }
 
 impl FactKind {
-    pub const ALL: [FactKind; 16] = [
+    pub const ALL: [FactKind; 17] = [
         FactKind::Pod,
         FactKind::Event,
         FactKind::NodeCondition,
@@ -47,6 +48,7 @@ impl FactKind {
         FactKind::Lint,
         FactKind::ArtifactsStore,
         FactKind::Probe,
+        FactKind::PolyaxonApi,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +69,7 @@ impl FactKind {
             FactKind::Lint => "lint",
             FactKind::ArtifactsStore => "artifacts_store",
             FactKind::Probe => "s3_probe",
+            FactKind::PolyaxonApi => "polyaxon_api",
         }
     }
 
@@ -92,6 +95,7 @@ impl FactKind {
             FactKind::Lint => lint::FIELDS,
             FactKind::ArtifactsStore => store::FIELDS,
             FactKind::Probe => probe::FIELDS,
+            FactKind::PolyaxonApi => polyaxon_api::FIELDS,
         }
     }
 

@@ -21,6 +21,7 @@ pub mod node;
 pub mod operation;
 pub mod platform;
 pub mod pod;
+pub mod polyaxon_api;
 pub mod probe;
 pub mod quantity;
 pub mod run;
@@ -84,6 +85,11 @@ pub struct Inventory {
     pub collected_at: Option<Timestamp>,
     /// Polyaxon's custom resources, when the source could tell.
     pub polyaxon_crds: Option<BTreeSet<String>>,
+    /// What the Polyaxon API said to the CLI's credentials (live probe or
+    /// a snapshot's probes/polyaxon-api.json); None when not probed.
+    pub polyaxon_api: Option<polyaxon_api::ApiProbe>,
+    /// Polyaxon's Ingresses and gateway/api Services.
+    pub endpoints: Vec<polyaxon_api::Endpoint>,
 }
 
 impl Inventory {
@@ -101,6 +107,8 @@ impl Inventory {
         self.secrets.extend(other.secrets);
         self.secrets_unreadable.extend(other.secrets_unreadable);
         self.probes.extend(other.probes);
+        self.polyaxon_api = self.polyaxon_api.take().or(other.polyaxon_api);
+        self.endpoints.extend(other.endpoints);
         self.kinds_seen.extend(other.kinds_seen);
         self.saw_time(other.newest);
         self.collected_at = self.collected_at.or(other.collected_at);
@@ -405,6 +413,15 @@ impl Inventory {
                 .map(|created| (now - created).get_seconds());
         }
         drop(run_pods);
+        let mut endpoints = std::mem::take(&mut self.endpoints);
+        endpoints.sort();
+        endpoints.dedup();
+        let polyaxon_api = self
+            .polyaxon_api
+            .take()
+            .map(|probe| polyaxon_api::PolyaxonApiFact { probe, endpoints })
+            .into_iter()
+            .collect();
         // Runs seen anywhere: by their pods, or only by their Job's events.
         let runs = self
             .pods
@@ -437,6 +454,7 @@ impl Inventory {
             stores,
             probes: self.probes,
             lint: Vec::new(),
+            polyaxon_api,
             runs,
         }
     }
@@ -604,6 +622,8 @@ pub struct Facts {
     pub probes: Vec<probe::ProbeStep>,
     /// Problems `pxdoctor lint` found in polyaxonfiles (empty for `check`).
     pub lint: Vec<lint::LintFact>,
+    /// The Polyaxon API probe, joined with the cluster's endpoints (0 or 1).
+    pub polyaxon_api: Vec<polyaxon_api::PolyaxonApiFact>,
     /// Distinct Polyaxon runs that have pods.
     pub runs: BTreeSet<String>,
 }
@@ -627,6 +647,7 @@ impl Facts {
             FactKind::Claim => self.claims.iter().for_each(|f| visit(f)),
             FactKind::Forbidden => self.refusals.iter().for_each(|f| visit(f)),
             FactKind::Deployment => self.deployments.iter().for_each(|f| visit(f)),
+            FactKind::PolyaxonApi => self.polyaxon_api.iter().for_each(|f| visit(f)),
             FactKind::LogLine => {
                 for tail in &self.logs {
                     for line in &tail.lines {

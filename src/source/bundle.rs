@@ -96,7 +96,7 @@ pub struct Manifest {
 }
 
 /// Writes a bundle: the lists (already redacted), log tails (redacted
-/// here), and the manifest. Written beside `path` and renamed into place, so
+/// here), the Polyaxon API probe's result, and the manifest. Written beside `path` and renamed into place, so
 /// an interrupted collect never leaves half a bundle under the final name.
 pub fn write(
     path: &Path,
@@ -104,6 +104,7 @@ pub fn write(
     lists: &[super::cluster::RawList],
     logs: &[crate::facts::LogTail],
     probes: &[crate::facts::probe::ProbeStep],
+    api_probe: Option<&crate::facts::polyaxon_api::ApiProbe>,
 ) -> Result<()> {
     use flate2::Compression;
     use flate2::write::GzEncoder;
@@ -155,6 +156,12 @@ pub fn write(
             &serde_json::to_vec_pretty(probes).unwrap_or_default(),
         )
         .map_err(failed)?;
+    }
+    if let Some(probe) = api_probe {
+        // The probe holds no token: only where it came from and whether it
+        // was sent (facts/polyaxon_api.rs).
+        let name = format!("probes/{}", crate::facts::polyaxon_api::PROBE_FILE);
+        add(&name, &serde_json::to_vec_pretty(probe).unwrap_or_default()).map_err(failed)?;
     }
     add(
         "manifest.json",

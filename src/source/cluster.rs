@@ -199,8 +199,17 @@ async fn connect(options: &ClusterOptions) -> Result<(kube::Client, Option<Strin
     config.default_retry = false;
     let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).map_err(|error| {
+        // kube runs an exec credential plugin while building the client;
+        // its failure surfaces here, not at the first request. Its output
+        // is redacted: a half-working plugin may print credentials.
+        let said = redact::redact_line(&error.to_string());
+        let hint = if said.contains("auth exec command") {
+            "; the kubeconfig's exec credential plugin failed: run it by hand to see why              (expired cloud credentials: `aws sso login`, `gcloud auth login`, `az login`)"
+        } else {
+            ""
+        };
         Error::Collection(format!(
-            "cannot build a client from the kubeconfig: {error}"
+            "cannot build a client from the kubeconfig: {said}{hint}"
         ))
     })?;
     Ok((client, context, server))

@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod cluster;
 pub mod fetch;
 pub mod objects;
+pub mod polyaxon_api;
 pub mod resources;
 pub mod s3;
 pub mod snapshot;

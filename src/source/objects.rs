@@ -20,7 +20,7 @@ use crate::facts::operation::OperationFact;
 use crate::facts::{EventFact, Inventory, NodeFact, PodFact};
 
 /// The kinds pxdoctor reads; anything else is skipped without complaint.
-const KNOWN_KINDS: [&str; 9] = [
+const KNOWN_KINDS: [&str; 11] = [
     "Pod",
     "ConfigMap",
     "Secret",
@@ -30,6 +30,8 @@ const KNOWN_KINDS: [&str; 9] = [
     "Deployment",
     "PersistentVolumeClaim",
     "StorageClass",
+    "Service",
+    "Ingress",
 ];
 
 #[derive(Deserialize)]
@@ -172,6 +174,19 @@ fn ingest(
             inventory
                 .storage_classes
                 .extend(StorageClass::from_json(&object));
+        }
+        // Where the cluster exposes Polyaxon, for the CLI host comparison.
+        "Service" if api_version.is_none_or(|v| v == "v1") => {
+            let object: serde_json::Value = serde_json::from_str(json)?;
+            inventory
+                .endpoints
+                .extend(crate::facts::polyaxon_api::Endpoint::from_service(&object));
+        }
+        "Ingress" => {
+            let object: serde_json::Value = serde_json::from_str(json)?;
+            inventory
+                .endpoints
+                .extend(crate::facts::polyaxon_api::Endpoint::from_ingress(&object));
         }
         "Deployment" if api_version.is_some_and(|v| v.starts_with("apps/")) => {
             let object: serde_json::Value = serde_json::from_str(json)?;

@@ -63,6 +63,22 @@ pub const RESOURCES: &[Resource] = &[
         needed_for: "whether the classes the runs' claims ask for exist",
     },
     Resource {
+        kind: "Service",
+        plural: "services",
+        group: "",
+        version: "v1",
+        namespaced: true,
+        needed_for: "whether the Polyaxon CLI's host is the Polyaxon this cluster runs",
+    },
+    Resource {
+        kind: "Ingress",
+        plural: "ingresses",
+        group: "networking.k8s.io",
+        version: "v1",
+        namespaced: true,
+        needed_for: "whether the Polyaxon CLI's host is the Polyaxon this cluster runs, and which Ingress the API's requests pass",
+    },
+    Resource {
         kind: "Node",
         plural: "nodes",
         group: "",

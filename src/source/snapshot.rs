@@ -150,6 +150,9 @@ fn read_file(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<
         if name == "s3.json" {
             read_s3_probe(file, inventory, problems);
         }
+        if parts.len() == 2 && name == crate::facts::polyaxon_api::PROBE_FILE {
+            read_api_probe(file, inventory, problems);
+        }
         return;
     }
     if let Some((namespace, pod, container)) = log_location(&parts) {
@@ -200,6 +203,18 @@ fn read_s3_probe(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut 
         Err(error) => problems.push(Problem {
             position: Position::at(&file.shown, error.line() as u64, error.column() as u64),
             message: format!("not a recorded S3 probe (a list of probe steps): {error}"),
+        }),
+    }
+}
+
+/// The Polyaxon API probe `collect` recorded (the same JSON the live probe
+/// gives), replayed instead of calling the API.
+fn read_api_probe(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<Problem>) {
+    match serde_json::from_slice::<crate::facts::polyaxon_api::ApiProbe>(&file.content) {
+        Ok(probe) => inventory.polyaxon_api = Some(probe),
+        Err(error) => problems.push(Problem {
+            position: Position::at(&file.shown, error.line() as u64, error.column() as u64),
+            message: format!("not a pxdoctor Polyaxon API probe: {error}"),
         }),
     }
 }

@@ -359,6 +359,14 @@ const DEFS: &[ResourceDef] = &[
         &[],
     ),
     def(
+        "networking.k8s.io",
+        "ingresses",
+        "ingress",
+        "Ingress",
+        true,
+        &["ing"],
+    ),
+    def(
         "storage.k8s.io",
         "storageclasses",
         "storageclass",
