@@ -22,6 +22,7 @@ pub mod operation;
 pub mod platform;
 pub mod pod;
 pub mod quantity;
+pub mod rbac;
 pub mod run;
 pub mod scheduling;
 pub mod subject;
