@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::value::{FieldSource, FieldSpec, Value};
 use super::{
     claim, container, deployment, event, fit_fact, forbidden, gap, lint, log, node, operation,
-    platform, pod, scheduling,
+    permission, platform, pod, scheduling,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -24,11 +24,12 @@ pub enum FactKind {
     Deployment,
     Claim,
     Forbidden,
+    Permission,
     Lint,
 }
 
 impl FactKind {
-    pub const ALL: [FactKind; 14] = [
+    pub const ALL: [FactKind; 15] = [
         FactKind::Pod,
         FactKind::Event,
         FactKind::NodeCondition,
@@ -42,6 +43,7 @@ impl FactKind {
         FactKind::Deployment,
         FactKind::Claim,
         FactKind::Forbidden,
+        FactKind::Permission,
         FactKind::Lint,
     ];
 
@@ -60,6 +62,7 @@ impl FactKind {
             FactKind::Deployment => "platform_deployment",
             FactKind::Claim => "claim",
             FactKind::Forbidden => "forbidden",
+            FactKind::Permission => "permission",
             FactKind::Lint => "lint",
         }
     }
@@ -83,6 +86,7 @@ impl FactKind {
             FactKind::Deployment => deployment::FIELDS,
             FactKind::Claim => claim::FIELDS,
             FactKind::Forbidden => forbidden::FIELDS,
+            FactKind::Permission => permission::FIELDS,
             FactKind::Lint => lint::FIELDS,
         }
     }
