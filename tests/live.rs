@@ -584,7 +584,7 @@ fn run_namespaces_come_from_the_agents_config_map_and_their_rbac_is_read() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|f| f["rule"] == "PXD-AUTH-020"),
+            .any(|f| f["rule"] == "PXD-AUTH-004"),
         "{only:#}"
     );
 }
@@ -604,7 +604,7 @@ fn a_forbidden_list_of_role_bindings_is_a_gap_not_a_missing_permission() {
     let report = json(&pxdoctor(&["check", "-o", "json"], Some(&kubeconfig)));
     let findings = report["findings"].as_array().unwrap();
     assert!(
-        !findings.iter().any(|f| f["rule"] == "PXD-AUTH-020"),
+        !findings.iter().any(|f| f["rule"] == "PXD-AUTH-004"),
         "no verdict on ml-team without its RoleBindings: {report:#}"
     );
     let gap = findings
@@ -666,7 +666,7 @@ fn a_bundle_judges_rbac_like_the_cluster_and_keeps_only_the_agents_two_keys() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|f| f["rule"] == "PXD-AUTH-020")
+            .filter(|f| f["rule"] == "PXD-AUTH-004")
             .count(),
         2
     );

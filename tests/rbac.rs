@@ -33,14 +33,14 @@ fn scenario_copy() -> tempfile::TempDir {
     dir
 }
 
-/// The PXD-AUTH-020 findings, by subject.
+/// The PXD-AUTH-004 findings, by subject.
 fn permission_findings(snapshot: &Path, extra: &[&str]) -> Vec<(String, Value)> {
     let (report, _) = check_json(snapshot, extra);
     report["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["rule"] == "PXD-AUTH-020")
+        .filter(|f| f["rule"] == "PXD-AUTH-004")
         .map(|f| (support::subject(f), f.clone()))
         .collect()
 }
