@@ -81,6 +81,7 @@ fn every_scenario_gives_the_same_findings_live_and_from_its_snapshot() {
         "old-scheduler",
         "silent-scheduler",
         "healthy",
+        "missing-rolebinding",
     ] {
         let (server, _dir, kubeconfig) = serve(scenario, Options::default());
         let output = pxdoctor(&["check", "-A", "-o", "json"], Some(&kubeconfig));
@@ -130,8 +131,10 @@ fn over_https_with_small_pages_the_requests_stay_within_kinds_times_pages() {
     assert_eq!(live["findings"], snapshot_findings("gpu-shortage"));
     // 7 pods, 25 events, no deployments, no claims, no storage classes,
     // no services, no ingresses, 4 nodes, 7 operations at 2 a page:
-    // 4 + 13 + 1 + 1 + 1 + 1 + 1 + 2 + 4.
-    assert_eq!(lists(&server), 28, "{:#?}", server.requests());
+    // 4 + 13 + 1 + 1 + 1 + 1 + 1 + 2 + 4; and one empty page each of
+    // roles, rolebindings, clusterroles, clusterrolebindings and
+    // serviceaccounts.
+    assert_eq!(lists(&server), 33, "{:#?}", server.requests());
 }
 
 #[test]
@@ -571,5 +574,130 @@ fn a_kubeconfig_problem_names_the_file_and_the_flag() {
     assert!(
         message.contains(&format!("--kubeconfig {path} --context prod: ")),
         "{message}"
+    );
+}
+
+#[test]
+fn run_namespaces_come_from_the_agents_config_map_and_their_rbac_is_read() {
+    let (server, _dir, kubeconfig) = serve("missing-rolebinding", Options::default());
+    // No -n, no -A: Polyaxon's namespace from its pods, ml-team from the
+    // agent's POLYAXON_ADDITIONAL_NAMESPACES.
+    let live = json(&pxdoctor(&["check", "-o", "json"], Some(&kubeconfig)));
+    assert_eq!(
+        live["source"]["namespaces"],
+        serde_json::json!(["ml-team", "polyaxon"])
+    );
+    assert_eq!(live["findings"], snapshot_findings("missing-rolebinding"));
+    for path in [
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/ml-team/rolebindings",
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/polyaxon/roles",
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        "/api/v1/namespaces/ml-team/serviceaccounts",
+    ] {
+        assert!(
+            server
+                .requests()
+                .iter()
+                .any(|r| r.method == "GET" && r.path == path && r.status == 200),
+            "{path}: {:#?}",
+            server.requests()
+        );
+    }
+    // Asked about polyaxon only, ml-team was not read: nothing is said of it.
+    let only = json(&pxdoctor(
+        &["check", "-n", "polyaxon", "-o", "json"],
+        Some(&kubeconfig),
+    ));
+    assert!(
+        !only["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "PXD-AUTH-004"),
+        "{only:#}"
+    );
+}
+
+#[test]
+fn a_forbidden_list_of_role_bindings_is_a_gap_not_a_missing_permission() {
+    let options = Options {
+        forbidden: vec![Forbidden {
+            verb: "list".into(),
+            resource: "rolebindings".into(),
+            group: "rbac.authorization.k8s.io".into(),
+            namespace: Some("ml-team".into()),
+        }],
+        ..Options::default()
+    };
+    let (server, _dir, kubeconfig) = serve("missing-rolebinding", options);
+    let report = json(&pxdoctor(&["check", "-o", "json"], Some(&kubeconfig)));
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        !findings.iter().any(|f| f["rule"] == "PXD-AUTH-004"),
+        "no verdict on ml-team without its RoleBindings: {report:#}"
+    );
+    let gap = findings
+        .iter()
+        .find(|f| f["rule"] == "PXD-COLL-001")
+        .expect("the gap is reported");
+    assert!(
+        gap["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("may not list rolebindings in namespace ml-team"),
+        "{gap:#}"
+    );
+    // Asked up front, so the forbidden LIST was never sent.
+    assert!(!server.requests().iter().any(|r| {
+        r.method == "GET"
+            && r.path == "/apis/rbac.authorization.k8s.io/v1/namespaces/ml-team/rolebindings"
+    }));
+}
+
+#[test]
+fn a_bundle_judges_rbac_like_the_cluster_and_keeps_only_the_agents_keys() {
+    let (_server, dir, kubeconfig) = serve("missing-rolebinding", Options::default());
+    let bundle = dir.path().join("rbac.tar.gz");
+    let collected = pxdoctor(
+        &["collect", "-o", &bundle.to_string_lossy()],
+        Some(&kubeconfig),
+    );
+    assert_eq!(collected.status.code(), Some(0), "{}", stderr(&collected));
+    let text = bundle_text(&bundle);
+    assert!(
+        text.contains("=== namespaces/ml-team/rolebindings.rbac.authorization.k8s.io.json"),
+        "{text}"
+    );
+    assert!(text.contains("=== cluster/clusterroles.rbac.authorization.k8s.io.json"));
+    assert!(text.contains("POLYAXON_ADDITIONAL_NAMESPACES"));
+    // Other ConfigMaps, and the agent's other keys, stay out.
+    for absent in [
+        "POLYAXON_AGENT_CONNECTIONS",
+        "kube-root-ca.crt",
+        "POLYAXON_LOG_LEVEL",
+    ] {
+        assert!(!text.contains(absent), "bundle holds {absent}");
+    }
+    let live = json(&pxdoctor(&["check", "-o", "json"], Some(&kubeconfig)));
+    let offline = json(&pxdoctor(
+        &[
+            "check",
+            "--snapshot",
+            &bundle.to_string_lossy(),
+            "-o",
+            "json",
+        ],
+        None,
+    ));
+    assert_eq!(offline["findings"], live["findings"]);
+    assert_eq!(
+        live["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "PXD-AUTH-004")
+            .count(),
+        2
     );
 }

@@ -17,6 +17,9 @@ pub struct DeploymentFact {
     pub ready: i64,
     /// The Available or Progressing condition that is not True, if any.
     pub problem: Option<(String, String)>,
+    /// The service account its pods run as (`default` when the pod
+    /// template names none, as Kubernetes fills it in).
+    pub service_account: String,
 }
 
 pub const FIELDS: &[FieldSpec] = &[
@@ -35,6 +38,11 @@ pub const FIELDS: &[FieldSpec] = &[
         "reason of a failing Available/Progressing condition",
     ),
     field("problem_message", Text, "its message"),
+    field(
+        "service_account",
+        Text,
+        "the service account its pods run as",
+    ),
 ];
 
 impl DeploymentFact {
@@ -78,6 +86,15 @@ impl DeploymentFact {
                 .and_then(Json::as_str)
                 .unwrap_or("")
                 .to_string(),
+            service_account: [
+                "/spec/template/spec/serviceAccountName",
+                "/spec/template/spec/serviceAccount",
+            ]
+            .iter()
+            .find_map(|pointer| object.pointer(pointer).and_then(Json::as_str))
+            .filter(|name| !name.is_empty())
+            .unwrap_or("default")
+            .to_string(),
             replicas: number("/spec/replicas").unwrap_or(1),
             ready: number("/status/readyReplicas").unwrap_or(0),
             problem,
@@ -95,6 +112,7 @@ impl FieldSource for DeploymentFact {
             "ready" => Some(num(self.ready as f64)),
             "problem_reason" => self.problem.as_ref().map(|p| text(p.0.clone())),
             "problem_message" => self.problem.as_ref().map(|p| text(p.1.clone())),
+            "service_account" => Some(text(&self.service_account)),
             _ => None,
         }
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::value::{FieldSource, FieldSpec, Value};
 use super::{
     claim, container, deployment, event, fit_fact, forbidden, gap, lint, log, node, operation,
-    platform, pod, polyaxon_api, probe, scheduling, store,
+    permission, platform, pod, polyaxon_api, probe, scheduling, store,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -24,6 +24,7 @@ pub enum FactKind {
     Deployment,
     Claim,
     Forbidden,
+    Permission,
     Lint,
     ArtifactsStore,
     Probe,
@@ -31,7 +32,7 @@ pub enum FactKind {
 }
 
 impl FactKind {
-    pub const ALL: [FactKind; 17] = [
+    pub const ALL: [FactKind; 18] = [
         FactKind::Pod,
         FactKind::Event,
         FactKind::NodeCondition,
@@ -45,6 +46,7 @@ impl FactKind {
         FactKind::Deployment,
         FactKind::Claim,
         FactKind::Forbidden,
+        FactKind::Permission,
         FactKind::Lint,
         FactKind::ArtifactsStore,
         FactKind::Probe,
@@ -66,6 +68,7 @@ impl FactKind {
             FactKind::Deployment => "platform_deployment",
             FactKind::Claim => "claim",
             FactKind::Forbidden => "forbidden",
+            FactKind::Permission => "permission",
             FactKind::Lint => "lint",
             FactKind::ArtifactsStore => "artifacts_store",
             FactKind::Probe => "s3_probe",
@@ -92,6 +95,7 @@ impl FactKind {
             FactKind::Deployment => deployment::FIELDS,
             FactKind::Claim => claim::FIELDS,
             FactKind::Forbidden => forbidden::FIELDS,
+            FactKind::Permission => permission::FIELDS,
             FactKind::Lint => lint::FIELDS,
             FactKind::ArtifactsStore => store::FIELDS,
             FactKind::Probe => probe::FIELDS,

@@ -5,6 +5,7 @@
 //! once — events to pods and runs, pods to nodes, scheduler verdicts to
 //! causes — so rules only ever look at one record at a time.
 
+pub mod agent_config;
 pub mod claim;
 pub mod container;
 pub mod deployment;
@@ -17,13 +18,16 @@ pub mod gap;
 pub mod kinds;
 pub mod lint;
 pub mod log;
+pub mod needs;
 pub mod node;
 pub mod operation;
+pub mod permission;
 pub mod platform;
 pub mod pod;
 pub mod polyaxon_api;
 pub mod probe;
 pub mod quantity;
+pub mod rbac;
 pub mod run;
 pub mod scheduling;
 pub mod store;
@@ -69,8 +73,6 @@ pub struct Inventory {
     pub deployments: Vec<deployment::DeploymentFact>,
     pub claims: Vec<claim::Claim>,
     pub storage_classes: Vec<claim::StorageClass>,
-    /// Agent ConfigMaps that name an artifacts store.
-    pub agent_configs: Vec<store::AgentConfig>,
     /// Secrets (key names; values of the store's credential keys only).
     pub secrets: Vec<store::SecretFact>,
     /// Secrets the caller may not read, as "namespace/name".
@@ -90,6 +92,15 @@ pub struct Inventory {
     pub polyaxon_api: Option<polyaxon_api::ApiProbe>,
     /// Polyaxon's Ingresses and gateway/api Services.
     pub endpoints: Vec<polyaxon_api::Endpoint>,
+    /// Roles, ClusterRoles and their bindings.
+    pub policy: rbac::Policy,
+    /// ServiceAccounts by (namespace, name).
+    pub service_accounts: BTreeSet<(String, String)>,
+    /// The Polyaxon agent's ConfigMaps.
+    pub agent_configs: Vec<agent_config::AgentConfig>,
+    /// The namespaces whose namespaced objects were read; None: every one
+    /// (a snapshot, or -A).
+    pub scope: Option<BTreeSet<String>>,
 }
 
 impl Inventory {
@@ -103,7 +114,6 @@ impl Inventory {
         self.deployments.extend(other.deployments);
         self.claims.extend(other.claims);
         self.storage_classes.extend(other.storage_classes);
-        self.agent_configs.extend(other.agent_configs);
         self.secrets.extend(other.secrets);
         self.secrets_unreadable.extend(other.secrets_unreadable);
         self.probes.extend(other.probes);
@@ -114,6 +124,12 @@ impl Inventory {
         self.collected_at = self.collected_at.or(other.collected_at);
         if let Some(crds) = other.polyaxon_crds {
             self.polyaxon_crds.get_or_insert_default().extend(crds);
+        }
+        self.policy.merge(other.policy);
+        self.service_accounts.extend(other.service_accounts);
+        self.agent_configs.extend(other.agent_configs);
+        if let Some(scope) = other.scope {
+            self.scope.get_or_insert_default().extend(scope);
         }
     }
 
@@ -138,6 +154,12 @@ impl Inventory {
         self.events
             .retain(|event| event.namespace.is_empty() || namespaces.contains(&event.namespace));
         self.logs.retain(|log| namespaces.contains(&log.namespace));
+        // RBAC objects stay (ClusterRoleBindings grant everywhere); only
+        // these namespaces are judged.
+        self.scope = Some(match self.scope.take() {
+            Some(read) => read.intersection(namespaces).cloned().collect(),
+            None => namespaces.clone(),
+        });
     }
 
     /// Joins the facts, with `now` as the time pending durations run to.
@@ -379,6 +401,7 @@ impl Inventory {
         let claims = self.join_claims();
         let stores = self.store_check().facts;
         let refusals = self.refusals();
+        let permissions = self.permissions();
 
         let node_conditions = nodes
             .iter()
@@ -444,6 +467,7 @@ impl Inventory {
             scheduling,
             claims,
             refusals,
+            permissions,
             fits,
             containers,
             logs: self.logs,
@@ -483,6 +507,30 @@ impl Inventory {
             &self.secrets_unreadable,
             &run_pods,
         )
+    }
+
+    /// What Polyaxon's service accounts may not do where its runs go.
+    fn permissions(&self) -> Vec<permission::PermissionFact> {
+        let run_namespaces: BTreeSet<String> = self
+            .pods
+            .iter()
+            .filter(|pod| pod.run.is_some())
+            .map(|pod| pod.namespace.clone())
+            .chain(self.operations.iter().map(|op| op.namespace.clone()))
+            .collect();
+        let crds = self.polyaxon_crds.clone().unwrap_or_default();
+        permission::Inputs {
+            policy: &self.policy,
+            kinds_seen: &self.kinds_seen,
+            gaps: &self.gaps,
+            scope: self.scope.as_ref(),
+            deployments: &self.deployments,
+            configs: &self.agent_configs,
+            service_accounts: &self.service_accounts,
+            run_namespaces: &run_namespaces,
+            crds: &crds,
+        }
+        .evaluate()
     }
 
     /// RBAC refusals in events, log tails and the operator's conditions.
@@ -612,6 +660,7 @@ pub struct Facts {
     pub fits: Vec<fit_fact::FitFact>,
     pub claims: Vec<claim::ClaimFact>,
     pub refusals: Vec<forbidden::ForbiddenFact>,
+    pub permissions: Vec<permission::PermissionFact>,
     pub containers: Vec<container::ContainerFact>,
     pub logs: Vec<LogTail>,
     pub gaps: Vec<CollectionGap>,
@@ -646,6 +695,7 @@ impl Facts {
             FactKind::Operation => self.operations.iter().for_each(|f| visit(f)),
             FactKind::Claim => self.claims.iter().for_each(|f| visit(f)),
             FactKind::Forbidden => self.refusals.iter().for_each(|f| visit(f)),
+            FactKind::Permission => self.permissions.iter().for_each(|f| visit(f)),
             FactKind::Deployment => self.deployments.iter().for_each(|f| visit(f)),
             FactKind::PolyaxonApi => self.polyaxon_api.iter().for_each(|f| visit(f)),
             FactKind::LogLine => {

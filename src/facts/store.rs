@@ -12,6 +12,7 @@ use std::fmt;
 use serde_json::Value as Json;
 
 use super::Fact;
+use super::agent_config::AgentConfig;
 use super::subject::{Evidence, Subject};
 use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, text};
 
@@ -25,29 +26,6 @@ pub const CREDENTIAL_KEYS: &[&str] = &[
     "AWS_ENDPOINT_URL",
     "AWS_REGION",
 ];
-
-/// The agent ConfigMap's word on connections, as JSON text.
-#[derive(Debug, Clone)]
-pub struct AgentConfig {
-    pub namespace: String,
-    pub name: String,
-    pub artifacts_store: Option<String>,
-}
-
-impl AgentConfig {
-    pub fn from_json(object: &Json) -> Option<AgentConfig> {
-        let data = object.get("data")?;
-        let store = data
-            .get("POLYAXON_AGENT_ARTIFACTS_STORE")
-            .and_then(Json::as_str);
-        store?;
-        Some(AgentConfig {
-            namespace: str_at(object, "/metadata/namespace").unwrap_or("default".into()),
-            name: str_at(object, "/metadata/name").unwrap_or_default(),
-            artifacts_store: store.map(str::to_string),
-        })
-    }
-}
 
 /// A Secret: its key names, and the values of the credential keys only.
 #[derive(Clone, Default)]
@@ -350,7 +328,7 @@ pub fn check(
     let mut facts = Vec::new();
     let mut targets = Vec::new();
     let mut seen = BTreeSet::new();
-    for config in configs {
+    for config in configs.iter().filter(|c| c.artifacts_store.is_some()) {
         let store = match Store::from_agent(config) {
             Ok(store) => store,
             Err(message) => {
@@ -504,6 +482,7 @@ mod tests {
             namespace: "polyaxon".into(),
             name: "polyaxon-polyaxon-agent-config".into(),
             artifacts_store: Some(store.into()),
+            ..AgentConfig::default()
         }
     }
 

@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::error::{Error, Problem, Result};
-use crate::facts::{CollectionGap, Inventory, LogTail};
+use crate::facts::{CollectionGap, Inventory, LogTail, agent_config};
 
 use super::fetch::{FetchError, Fetcher, Listing};
 use super::objects;
@@ -126,6 +126,10 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
     }
     for (resource, namespace, error) in failures {
         inventory.gaps.push(gap(resource, namespace, &error));
+    }
+    if !namespaces.is_empty() {
+        // Namespaced objects were read in these namespaces only.
+        inventory.scope = Some(namespaces.iter().cloned().collect());
     }
     if !problems.is_empty() {
         // The server's own JSON did not decode: say so rather than guess.
@@ -317,7 +321,7 @@ async fn namespaces(
                 .pointer("/data/POLYAXON_ADDITIONAL_NAMESPACES")
                 .and_then(Value::as_str)
             {
-                found.extend(additional_namespaces(extra));
+                found.extend(agent_config::additional_namespaces(extra));
             }
         }
     }
@@ -345,22 +349,6 @@ async fn polyaxon_crds(fetcher: &Fetcher) -> Option<BTreeSet<String>> {
         }
     }
     Some(found)
-}
-
-/// The agent's additional namespaces: a JSON list or a comma-separated one.
-fn additional_namespaces(value: &str) -> Vec<String> {
-    let value = value.trim();
-    let list: Vec<String> = serde_json::from_str(value).unwrap_or_else(|_| {
-        value
-            .trim_matches(['[', ']'])
-            .split(',')
-            .map(str::to_string)
-            .collect()
-    });
-    list.into_iter()
-        .map(|n| n.trim().trim_matches(['"', '\'']).to_string())
-        .filter(|n| !n.is_empty())
-        .collect()
 }
 
 struct Listed {
@@ -413,6 +401,13 @@ async fn list(
                     }
                     if let Value::Array(page_items) = page["items"].take() {
                         for mut item in page_items {
+                            if resource.kind == "ConfigMap" {
+                                // Only the agent's, and only what is read of it.
+                                let Some(slim) = agent_config::bundle_form(&item) else {
+                                    continue;
+                                };
+                                item = slim;
+                            }
                             redact::redact_object(resource.kind, &mut item);
                             items.push(item);
                         }
@@ -612,19 +607,4 @@ async fn tails(fetcher: &Fetcher, inventory: &Inventory) -> Vec<LogTail> {
         }
     }
     tails
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn additional_namespaces_read_both_spellings() {
-        assert_eq!(
-            additional_namespaces(r#"["ml-a", "ml-b"]"#),
-            vec!["ml-a", "ml-b"]
-        );
-        assert_eq!(additional_namespaces("ml-a, ml-b"), vec!["ml-a", "ml-b"]);
-        assert!(additional_namespaces("").is_empty());
-    }
 }

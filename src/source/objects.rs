@@ -14,13 +14,15 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::{Position, Problem};
+use crate::facts::agent_config::AgentConfig;
 use crate::facts::claim::{Claim, StorageClass};
 use crate::facts::deployment::DeploymentFact;
 use crate::facts::operation::OperationFact;
+use crate::facts::rbac::{BindingRecord, RoleRecord};
 use crate::facts::{EventFact, Inventory, NodeFact, PodFact};
 
 /// The kinds pxdoctor reads; anything else is skipped without complaint.
-const KNOWN_KINDS: [&str; 11] = [
+const KNOWN_KINDS: [&str; 16] = [
     "Pod",
     "ConfigMap",
     "Secret",
@@ -32,7 +34,29 @@ const KNOWN_KINDS: [&str; 11] = [
     "StorageClass",
     "Service",
     "Ingress",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ServiceAccount",
 ];
+
+/// RBAC's kinds; a CRD may reuse their names in another group.
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io/";
+
+/// An object's name and namespace, and nothing else of it.
+#[derive(Deserialize)]
+struct ObjectName {
+    metadata: NameOnly,
+}
+
+#[derive(Deserialize)]
+struct NameOnly {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+}
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
@@ -157,12 +181,6 @@ fn ingest(
             let object: serde_json::Value = serde_json::from_str(json)?;
             inventory.claims.extend(Claim::from_json(&object));
         }
-        "ConfigMap" => {
-            let object: serde_json::Value = serde_json::from_str(json)?;
-            inventory
-                .agent_configs
-                .extend(crate::facts::store::AgentConfig::from_json(&object));
-        }
         "Secret" => {
             let object: serde_json::Value = serde_json::from_str(json)?;
             inventory
@@ -187,6 +205,46 @@ fn ingest(
             inventory
                 .endpoints
                 .extend(crate::facts::polyaxon_api::Endpoint::from_ingress(&object));
+        }
+        "Role" if api_version.is_none_or(|v| v.starts_with(RBAC_GROUP)) => {
+            let role = serde_json::from_str(json)?;
+            inventory.policy.roles.extend(RoleRecord::from_role(role));
+        }
+        "ClusterRole" if api_version.is_none_or(|v| v.starts_with(RBAC_GROUP)) => {
+            let role = serde_json::from_str(json)?;
+            inventory
+                .policy
+                .roles
+                .extend(RoleRecord::from_cluster_role(role));
+        }
+        "RoleBinding" if api_version.is_none_or(|v| v.starts_with(RBAC_GROUP)) => {
+            let binding = serde_json::from_str(json)?;
+            inventory
+                .policy
+                .bindings
+                .extend(BindingRecord::from_role_binding(binding));
+        }
+        "ClusterRoleBinding" if api_version.is_none_or(|v| v.starts_with(RBAC_GROUP)) => {
+            let binding = serde_json::from_str(json)?;
+            inventory
+                .policy
+                .bindings
+                .extend(BindingRecord::from_cluster_role_binding(binding));
+        }
+        "ServiceAccount" if api_version.is_none_or(|v| v == "v1") => {
+            let account: ObjectName = serde_json::from_str(json)?;
+            if let Some(name) = account.metadata.name {
+                let namespace = account
+                    .metadata
+                    .namespace
+                    .unwrap_or_else(|| "default".into());
+                inventory.service_accounts.insert((namespace, name));
+            }
+        }
+        "ConfigMap" if api_version.is_none_or(|v| v == "v1") => {
+            inventory
+                .agent_configs
+                .extend(AgentConfig::from_json(json)?);
         }
         "Deployment" if api_version.is_some_and(|v| v.starts_with("apps/")) => {
             let object: serde_json::Value = serde_json::from_str(json)?;

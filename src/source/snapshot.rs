@@ -189,6 +189,10 @@ fn read_manifest(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut 
             if let Some(crds) = manifest.polyaxon_crds {
                 inventory.polyaxon_crds = Some(crds.into_iter().collect());
             }
+            // Collected from these namespaces only (empty: all of them).
+            if !manifest.namespaces.is_empty() {
+                inventory.scope = Some(manifest.namespaces.into_iter().collect());
+            }
         }
         Err(error) => problems.push(Problem {
             position: Position::at(&file.shown, error.line() as u64, error.column() as u64),

@@ -1,0 +1,169 @@
+//! The Polyaxon agent's ConfigMap (`<release>-polyaxon-agent-config`),
+//! reduced to the keys that say where runs go, as whom, and where they
+//! upload: POLYAXON_ADDITIONAL_NAMESPACES (the namespaces besides its own),
+//! POLYAXON_AGENT_RUNS_SA (the service account of the runs' pods; the
+//! chart sets it to `<release>-polyaxon-runs-sa` when rbac.enabled,
+//! polyaxon/charts polyaxon/templates/agent-cm.yaml) and
+//! POLYAXON_AGENT_ARTIFACTS_STORE (the artifacts store's connection as
+//! JSON: names, never credentials). Nothing else of any ConfigMap is kept.
+
+use serde::Deserialize;
+
+pub const ADDITIONAL_NAMESPACES: &str = "POLYAXON_ADDITIONAL_NAMESPACES";
+pub const RUNS_SA: &str = "POLYAXON_AGENT_RUNS_SA";
+pub const ARTIFACTS_STORE: &str = "POLYAXON_AGENT_ARTIFACTS_STORE";
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AgentConfig {
+    pub namespace: String,
+    pub name: String,
+    pub additional_namespaces: Vec<String>,
+    pub runs_service_account: Option<String>,
+    /// The artifacts store's connection, as JSON text.
+    pub artifacts_store: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+}
+
+/// Only the keys pxdoctor reads are decoded; the rest of `data` is skipped.
+#[derive(Deserialize, Default)]
+struct Keys {
+    #[serde(default, rename = "POLYAXON_ADDITIONAL_NAMESPACES")]
+    additional: Option<String>,
+    #[serde(default, rename = "POLYAXON_AGENT_RUNS_SA")]
+    runs_sa: Option<String>,
+    #[serde(default, rename = "POLYAXON_AGENT_ARTIFACTS_STORE")]
+    artifacts_store: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ConfigMap {
+    metadata: Metadata,
+    #[serde(default)]
+    data: Option<Keys>,
+}
+
+impl AgentConfig {
+    /// The agent's configuration in a ConfigMap's JSON; None for any other
+    /// ConfigMap.
+    pub fn from_json(json: &str) -> serde_json::Result<Option<AgentConfig>> {
+        let map: ConfigMap = serde_json::from_str(json)?;
+        let keys = map.data.unwrap_or_default();
+        if keys.additional.is_none() && keys.runs_sa.is_none() && keys.artifacts_store.is_none() {
+            return Ok(None);
+        }
+        let Some(name) = map.metadata.name else {
+            return Ok(None);
+        };
+        Ok(Some(AgentConfig {
+            namespace: map.metadata.namespace.unwrap_or_else(|| "default".into()),
+            name,
+            additional_namespaces: keys
+                .additional
+                .as_deref()
+                .map(additional_namespaces)
+                .unwrap_or_default(),
+            runs_service_account: keys
+                .runs_sa
+                .map(|sa| sa.trim().to_string())
+                .filter(|sa| !sa.is_empty()),
+            artifacts_store: keys.artifacts_store,
+        }))
+    }
+}
+
+/// What a bundle keeps of a ConfigMap: the agent's, with its name,
+/// namespace and the keys above; None for any other ConfigMap.
+pub fn bundle_form(object: &serde_json::Value) -> Option<serde_json::Value> {
+    let data = object.get("data")?.as_object()?;
+    let kept: serde_json::Map<String, serde_json::Value> =
+        [ADDITIONAL_NAMESPACES, RUNS_SA, ARTIFACTS_STORE]
+            .iter()
+            .filter_map(|key| data.get(*key).map(|v| (key.to_string(), v.clone())))
+            .collect();
+    if kept.is_empty() {
+        return None;
+    }
+    let metadata = object.get("metadata")?;
+    Some(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": metadata.get("name"), "namespace": metadata.get("namespace")},
+        "data": kept,
+    }))
+}
+
+/// The agent's additional namespaces: a JSON list or a comma-separated one.
+pub fn additional_namespaces(value: &str) -> Vec<String> {
+    let value = value.trim();
+    let list: Vec<String> = serde_json::from_str(value).unwrap_or_else(|_| {
+        value
+            .trim_matches(['[', ']'])
+            .split(',')
+            .map(str::to_string)
+            .collect()
+    });
+    list.into_iter()
+        .map(|n| n.trim().trim_matches(['"', '\'']).to_string())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn additional_namespaces_read_both_spellings() {
+        assert_eq!(
+            additional_namespaces(r#"["ml-a", "ml-b"]"#),
+            vec!["ml-a", "ml-b"]
+        );
+        assert_eq!(additional_namespaces("ml-a, ml-b"), vec!["ml-a", "ml-b"]);
+        assert!(additional_namespaces("").is_empty());
+    }
+
+    #[test]
+    fn only_the_agents_config_map_is_kept_and_only_its_two_keys() {
+        let agent = r#"{"apiVersion":"v1","kind":"ConfigMap",
+            "metadata":{"name":"plx-polyaxon-agent-config","namespace":"polyaxon"},
+            "data":{"POLYAXON_ADDITIONAL_NAMESPACES":"[\"ml-team\"]",
+                    "POLYAXON_AGENT_RUNS_SA":"plx-polyaxon-runs-sa",
+                    "POLYAXON_AGENT_CONNECTIONS":"[{\"name\":\"data\"}]"}}"#;
+        let config = AgentConfig::from_json(agent).unwrap().unwrap();
+        assert_eq!(config.additional_namespaces, vec!["ml-team"]);
+        assert_eq!(
+            config.runs_service_account.as_deref(),
+            Some("plx-polyaxon-runs-sa")
+        );
+        let other = r#"{"metadata":{"name":"x","namespace":"ml"},"data":{"a":"b"}}"#;
+        assert_eq!(AgentConfig::from_json(other).unwrap(), None);
+        let empty = r#"{"metadata":{"name":"x"}}"#;
+        assert_eq!(AgentConfig::from_json(empty).unwrap(), None);
+        assert!(AgentConfig::from_json(r#"{"metadata":1}"#).is_err());
+    }
+
+    #[test]
+    fn a_bundle_keeps_the_two_keys_and_drops_every_other_config_map() {
+        let agent: serde_json::Value = serde_json::from_str(
+            r#"{"metadata":{"name":"plx-polyaxon-agent-config","namespace":"polyaxon","annotations":{"a":"b"}},
+                "data":{"POLYAXON_ADDITIONAL_NAMESPACES":"ml","POLYAXON_AGENT_CONNECTIONS":"[]"}}"#,
+        )
+        .unwrap();
+        let kept = bundle_form(&agent).unwrap();
+        assert_eq!(kept["data"].as_object().unwrap().len(), 1);
+        assert_eq!(kept["metadata"]["namespace"], "polyaxon");
+        assert!(kept["metadata"].get("annotations").is_none());
+        let read = AgentConfig::from_json(&kept.to_string()).unwrap().unwrap();
+        assert_eq!(read.additional_namespaces, vec!["ml"]);
+        let other: serde_json::Value =
+            serde_json::from_str(r#"{"metadata":{"name":"x"},"data":{"k":"v"}}"#).unwrap();
+        assert_eq!(bundle_form(&other), None);
+    }
+}
