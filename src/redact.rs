@@ -47,7 +47,10 @@ pub fn redact_line(line: &str) -> String {
     let line = AUTHORIZATION.replace_all(&line, format!("${{1}}{MASK}"));
     let line = URL_PASSWORD.replace_all(&line, format!("://${{1}}:{MASK}@"));
     let line = ASSIGNMENT.replace_all(&line, |c: &regex::Captures| {
-        if c[3].contains(MASK) {
+        // "NoCredentialsError: Unable to locate credentials" names an
+        // exception, not a value: Python's tracebacks must stay readable.
+        let exception = c[1].ends_with("Error") || c[1].ends_with("Exception");
+        if c[3].contains(MASK) || exception {
             c[0].to_string()
         } else {
             format!("{}{}{MASK}", &c[1], &c[2])
@@ -198,5 +201,15 @@ mod tests {
         assert_eq!(parsed["secret"]["name"], "s3-secret");
         assert!(!kept.contains("hunter2"));
         assert!(!config.to_string().contains("wJalrXUtnFEMI"));
+    }
+
+    #[test]
+    fn python_exception_names_are_not_taken_for_credentials() {
+        let line = "botocore.exceptions.NoCredentialsError: Unable to locate credentials";
+        assert_eq!(redact_line(line), line);
+        assert_eq!(
+            redact_line("aws_secret_access_key: wJalrXUtnFEMI"),
+            "aws_secret_access_key: ****"
+        );
     }
 }

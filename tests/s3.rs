@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::apiserver::{ApiServer, Options};
+use support::apiserver::{ApiServer, Forbidden, Options};
 use support::{assert_valid_report, repo, stderr, stdout};
 
 const NOW: &str = "2026-11-28T10:42:30Z";
@@ -312,6 +312,58 @@ fn a_wrong_secret_key_is_a_signature_mismatch_naming_the_connection_and_secret()
     let replayed = artifacts(&report(&replayed));
     assert_eq!(rules(&replayed), ["PXD-ART-001"]);
     assert_eq!(replayed[0]["explanation"], finding["explanation"]);
+}
+
+#[test]
+fn an_unreadable_secret_is_a_collection_gap_and_no_guess_is_probed() {
+    let moto = moto();
+    let cluster = tempfile::tempdir().unwrap();
+    cluster_with_store(cluster.path(), moto, WRONG_SECRET);
+    let options = Options {
+        forbidden: vec![Forbidden {
+            verb: "get".into(),
+            resource: "secrets".into(),
+            group: String::new(),
+            namespace: None,
+        }],
+        ..Options::default()
+    };
+    let server = ApiServer::start(cluster.path(), options);
+    let work = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(work.path());
+    let bundle = work.path().join("bundle.tar.gz");
+    let env = [("KUBECONFIG", kubeconfig.to_string_lossy().into_owned())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let output = pxdoctor(&["check", "-n", "polyaxon", "-o", "json"], &env);
+    let live = report(&output);
+    let gaps: Vec<&Value> = live["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "PXD-COLL-001")
+        .collect();
+    assert_eq!(gaps.len(), 1, "{live:#}");
+    let gap = gaps[0].to_string();
+    assert!(
+        gap.contains("get secrets") && gap.contains("s3-secret"),
+        "{gap}"
+    );
+    // The endpoint is in the Secret too: nothing is probed, nothing guessed.
+    assert!(gap.contains("not probed"), "{gap}");
+    assert!(artifacts(&live).is_empty(), "{live:#}");
+    let collected = pxdoctor(
+        &["collect", "-n", "polyaxon", "-o", &bundle.to_string_lossy()],
+        &env,
+    );
+    assert!(collected.status.success(), "{}", stderr(&collected));
+    let unpacked = tempfile::tempdir().unwrap();
+    tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(&bundle).unwrap(),
+    ))
+    .unpack(unpacked.path())
+    .unwrap();
+    assert!(walk_find(unpacked.path(), "s3.json").is_none());
+    assert!(walk_find(unpacked.path(), "store-secrets.json").is_none());
 }
 
 #[test]

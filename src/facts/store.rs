@@ -292,8 +292,6 @@ pub struct S3Target {
     pub access_key: Option<String>,
     pub secret_key: Option<String>,
     pub session_token: Option<String>,
-    /// The Secret could not be read: probe reachability only.
-    pub anonymous: bool,
 }
 
 impl fmt::Debug for S3Target {
@@ -382,10 +380,13 @@ pub fn check(
                 .iter()
                 .find(|s| &s.name == name && s.namespace == store.namespace)
         });
-        let mut anonymous = false;
+        // An unreadable Secret hides the endpoint too (AWS_ENDPOINT_URL):
+        // probing a guess would test some other store. The collection gap
+        // says what permission would let pxdoctor look.
+        let mut probeable = true;
         if let Some(id) = &secret_id {
             if unreadable.contains(id) {
-                anonymous = true;
+                probeable = false;
             } else if secret.is_none() && secrets_seen {
                 problem("secret_missing", id.clone());
                 continue;
@@ -434,6 +435,9 @@ pub fn check(
                 );
             }
         }
+        if !probeable {
+            continue;
+        }
         targets.push(S3Target {
             store: store.name.clone(),
             namespace: Some(store.namespace.clone()),
@@ -449,7 +453,6 @@ pub fn check(
                     .or(s.value("AWS_SECURITY_TOKEN"))
                     .map(str::to_string)
             }),
-            anonymous,
         });
     }
     Checked { facts, targets }

@@ -554,7 +554,7 @@ async fn store_secrets(
                     }
                     .into(),
                     message: format!("Secret {namespace}/{name}: {}", error.describe()),
-                    skipped_checks: "the artifacts store's credentials (only its reachability is probed)"
+                    skipped_checks: "the artifacts store's endpoint and credentials (so the store was not probed)"
                         .into(),
                 });
             }

@@ -294,10 +294,6 @@ impl Run<'_> {
             drop(stream);
         }
 
-        if self.target.anonymous {
-            // The Secret could not be read: reachability is all we can tell.
-            return;
-        }
         let Some(client) = self.client() else {
             return;
         };
