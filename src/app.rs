@@ -66,6 +66,8 @@ pub fn run(cli: Cli) -> Result<u8> {
 }
 
 fn check(args: &CheckArgs) -> Result<u8> {
+    // --timeout bounds the whole check: collection and probes together.
+    let deadline = tokio::time::Instant::now() + args.cluster.timeout;
     let destinations: Vec<Destination> = args
         .output
         .iter()
@@ -109,7 +111,13 @@ fn check(args: &CheckArgs) -> Result<u8> {
             (gathered.inventory, source, true)
         }
     };
-    let probes = runtime()?.block_on(probe_stores(&args.s3, &inventory, live, &args.cluster))?;
+    let probes = runtime()?.block_on(probe_stores(
+        &args.s3,
+        &inventory,
+        live,
+        &args.cluster,
+        deadline,
+    ))?;
     if let Some(probes) = probes {
         inventory.probes = probes;
     }
@@ -303,6 +311,7 @@ async fn probe_stores(
     inventory: &crate::facts::Inventory,
     live: bool,
     cluster: &ClusterArgs,
+    deadline: tokio::time::Instant,
 ) -> Result<Option<Vec<crate::facts::probe::ProbeStep>>> {
     use crate::source::s3;
     if args.no_s3 {
@@ -319,13 +328,30 @@ async fn probe_stores(
     };
     let options = s3::ProbeOptions {
         step_timeout: cluster.request_timeout.min(PROBE_STEP_TIMEOUT),
-        deadline: tokio::time::Instant::now() + cluster.timeout,
+        deadline,
         write: !args.no_write_probe,
         resolver: s3::Resolver::System,
     };
     let mut steps = Vec::new();
     for target in &targets {
-        steps.extend(s3::probe(target, &options).await);
+        let done = s3::probe(target, &options).await;
+        if cluster.verbose > 0 {
+            for step in &done {
+                eprintln!(
+                    "s3 {} {} {}: {} in {} ms{}",
+                    step.step,
+                    step.endpoint,
+                    step.location(),
+                    if step.ok { "ok" } else { "failed" },
+                    step.latency_ms,
+                    step.code
+                        .as_ref()
+                        .map(|c| format!(" ({c})"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        steps.extend(done);
     }
     Ok(Some(steps))
 }
@@ -354,6 +380,7 @@ async fn probe_api(args: &ClusterArgs) -> Option<ApiProbe> {
 }
 
 fn collect(args: &CollectArgs) -> Result<u8> {
+    let deadline = tokio::time::Instant::now() + args.cluster.timeout;
     let runtime = runtime()?;
     let (mut gathered, probe) = runtime.block_on(async {
         let gathered = gather(&args.cluster, true).await?;
@@ -370,7 +397,13 @@ fn collect(args: &CollectArgs) -> Result<u8> {
         ..S3Args::default()
     };
     let probes = runtime
-        .block_on(probe_stores(&s3, &gathered.inventory, true, &args.cluster))?
+        .block_on(probe_stores(
+            &s3,
+            &gathered.inventory,
+            true,
+            &args.cluster,
+            deadline,
+        ))?
         .unwrap_or_default();
     gathered.inventory.probes = probes;
     let manifest = bundle::Manifest {
