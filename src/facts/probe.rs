@@ -149,7 +149,7 @@ impl Fact for ProbeStep {
             said.push_str(&format!(": {message}"));
         }
         if let Some(key) = &self.access_key {
-            said.push_str(&format!("; access key {key}"));
+            said.push_str(&format!(" [access key {key}]"));
         }
         vec![
             Evidence::new("Probe")
