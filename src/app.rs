@@ -91,16 +91,8 @@ fn check(args: &CheckArgs) -> Result<u8> {
             (inventory, source, false)
         }
         None => {
-            let (gathered, probe) = runtime()?.block_on(async {
-                let gathered = gather(&args.cluster, false).await?;
-                let probe = if args.no_api {
-                    None
-                } else {
-                    probe_api(&args.cluster).await
-                };
-                Ok::<_, Error>((gathered, probe))
-            })?;
-            let mut gathered = gathered;
+            let (mut gathered, probe) =
+                runtime()?.block_on(gather_and_ask(&args.cluster, false, args.no_api))?;
             gathered.inventory.polyaxon_api = probe;
             let source = Source {
                 kind: "cluster".into(),
@@ -379,18 +371,22 @@ async fn probe_api(args: &ClusterArgs) -> Option<ApiProbe> {
     Some(polyaxon_api::probe(&config, step).await)
 }
 
+/// The cluster, then the Polyaxon API (unless --no-api).
+async fn gather_and_ask(
+    args: &ClusterArgs,
+    keep_raw: bool,
+    no_api: bool,
+) -> Result<(cluster::Gathered, Option<ApiProbe>)> {
+    let gathered = gather(args, keep_raw).await?;
+    let probe = if no_api { None } else { probe_api(args).await };
+    Ok((gathered, probe))
+}
+
 fn collect(args: &CollectArgs) -> Result<u8> {
     let deadline = tokio::time::Instant::now() + args.cluster.timeout;
     let runtime = runtime()?;
-    let (mut gathered, probe) = runtime.block_on(async {
-        let gathered = gather(&args.cluster, true).await?;
-        let probe = if args.no_api {
-            None
-        } else {
-            probe_api(&args.cluster).await
-        };
-        Ok::<_, Error>((gathered, probe))
-    })?;
+    let (mut gathered, probe) =
+        runtime.block_on(gather_and_ask(&args.cluster, true, args.no_api))?;
     let s3 = S3Args {
         no_s3: args.no_s3,
         no_write_probe: args.no_write_probe,

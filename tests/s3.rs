@@ -299,17 +299,7 @@ fn a_wrong_secret_key_is_a_signature_mismatch_naming_the_connection_and_secret()
     assert!(!unpacked.contains(WRONG_SECRET));
     use base64::Engine;
     assert!(!unpacked.contains(&base64::engine::general_purpose::STANDARD.encode(WRONG_SECRET)));
-    let replayed = pxdoctor(
-        &[
-            "check",
-            "--snapshot",
-            &bundle.to_string_lossy(),
-            "-o",
-            "json",
-        ],
-        &[],
-    );
-    let replayed = artifacts(&report(&replayed));
+    let replayed = artifacts(&replay(&bundle));
     assert_eq!(rules(&replayed), ["PXD-ART-001"]);
     assert_eq!(replayed[0]["explanation"], finding["explanation"]);
 }
@@ -356,12 +346,7 @@ fn an_unreadable_secret_is_a_collection_gap_and_no_guess_is_probed() {
         &env,
     );
     assert!(collected.status.success(), "{}", stderr(&collected));
-    let unpacked = tempfile::tempdir().unwrap();
-    tar::Archive::new(flate2::read::GzDecoder::new(
-        std::fs::File::open(&bundle).unwrap(),
-    ))
-    .unpack(unpacked.path())
-    .unwrap();
+    let unpacked = unpack(&bundle);
     assert!(walk_find(unpacked.path(), "s3.json").is_none());
     assert!(walk_find(unpacked.path(), "store-secrets.json").is_none());
 }
@@ -380,12 +365,7 @@ fn the_right_keys_upload_and_clean_up_with_no_finding() {
         &[("KUBECONFIG", &kubeconfig.to_string_lossy())],
     );
     assert!(output.status.success(), "{}", stderr(&output));
-    let unpacked = tempfile::tempdir().unwrap();
-    tar::Archive::new(flate2::read::GzDecoder::new(
-        std::fs::File::open(&bundle).unwrap(),
-    ))
-    .unpack(unpacked.path())
-    .unwrap();
+    let unpacked = unpack(&bundle);
     let probes = walk_find(unpacked.path(), "s3.json").expect("probes/s3.json in the bundle");
     let steps: Vec<Value> = serde_json::from_slice(&std::fs::read(probes).unwrap()).unwrap();
     let ran: BTreeMap<String, bool> = steps
@@ -403,7 +383,12 @@ fn the_right_keys_upload_and_clean_up_with_no_finding() {
             .map(|s| (s.to_string(), true))
             .collect();
     assert_eq!(ran, expected);
-    let replay = pxdoctor(
+    assert!(artifacts(&replay(&bundle)).is_empty());
+}
+
+/// `check --snapshot` on a bundle, as a validated report.
+fn replay(bundle: &Path) -> Value {
+    let output = pxdoctor(
         &[
             "check",
             "--snapshot",
@@ -413,7 +398,17 @@ fn the_right_keys_upload_and_clean_up_with_no_finding() {
         ],
         &[],
     );
-    assert!(artifacts(&report(&replay)).is_empty());
+    report(&output)
+}
+
+fn unpack(bundle: &Path) -> tempfile::TempDir {
+    let unpacked = tempfile::tempdir().unwrap();
+    tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(bundle).unwrap(),
+    ))
+    .unpack(unpacked.path())
+    .unwrap();
+    unpacked
 }
 
 fn walk_find(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
