@@ -255,6 +255,10 @@ impl Inventory {
 
         let mut scheduling = Vec::new();
         let mut fits = Vec::new();
+        let table = fit::NodeTable::new(
+            &nodes,
+            self.pods.iter().filter(|pod| pod.is_unscheduled_pending()),
+        );
         for (p, pod) in self.pods.iter_mut().enumerate() {
             if pod.phase == "Pending" {
                 pod.pending_seconds = pod.created.map(|created| (now - created).get_seconds());
@@ -281,16 +285,7 @@ impl Inventory {
                     .all(|segment| fit_fact::fit_models(&segment.text))
             });
             let fit = (!nodes.is_empty() && pod.scheduling_gates.is_empty())
-                .then(|| fit::fit(pod, &nodes));
-            if let Some(fit) = &fit {
-                fits.push(fit_fact::FitFact {
-                    subject: pod.subject(),
-                    pending_seconds: pod.pending_seconds,
-                    fit: fit.clone(),
-                    has_verdict,
-                    verdict_checkable,
-                });
-            }
+                .then(|| fit::fit(pod, &table));
             if let Some(&e) = verdicts.get(&p) {
                 let event = &self.events[e];
                 scheduling.extend(SchedulingFact::from_verdict(
@@ -310,7 +305,7 @@ impl Inventory {
                     &message,
                     scheduling::Verdict::Condition(evidence),
                 ));
-            } else if let Some(fit) = fit.filter(|f| f.fitting.is_empty()) {
+            } else if let Some(fit) = fit.as_ref().filter(|f| f.fitting_count() == 0) {
                 // No word from the scheduler (expired events, a scheduler
                 // that is down): pxdoctor's own check says why, once the
                 // scheduler has had time to try.
@@ -326,7 +321,17 @@ impl Inventory {
                     ));
                 }
             }
+            if let Some(fit) = fit {
+                fits.push(fit_fact::FitFact {
+                    subject: pod.subject(),
+                    pending_seconds: pod.pending_seconds,
+                    fit,
+                    has_verdict,
+                    verdict_checkable,
+                });
+            }
         }
+        drop(table);
         for e in orphan_verdicts {
             let event = &self.events[e];
             let stand_in = PodFact {
