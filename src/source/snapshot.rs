@@ -81,11 +81,14 @@ fn read_all<T: Send>(
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(8);
-    let results: Vec<(Inventory, Vec<Problem>)> = std::thread::scope(|scope| {
+    // Each file's facts join the one inventory as soon as the file is read:
+    // merging whole per-worker inventories at the end held two copies of
+    // the largest vectors (half a million events) at once.
+    let shared = Mutex::new(Inventory::default());
+    let results: Vec<Vec<Problem>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
-                    let mut inventory = Inventory::default();
                     let mut problems = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -93,12 +96,16 @@ fn read_all<T: Send>(
                         let Some(file) = slot.lock().ok().and_then(|mut f| f.take()) else {
                             continue;
                         };
+                        let mut part = Inventory::default();
                         match open(file) {
-                            Ok(file) => read_file(&file, &mut inventory, &mut problems),
+                            Ok(file) => read_file(&file, &mut part, &mut problems),
                             Err(problem) => problems.push(problem),
                         }
+                        if let Ok(mut inventory) = shared.lock() {
+                            inventory.merge(part);
+                        }
                     }
-                    (inventory, problems)
+                    problems
                 })
             })
             .collect();
@@ -107,12 +114,8 @@ fn read_all<T: Send>(
             .map(|handle| handle.join().unwrap_or_default())
             .collect()
     });
-    let mut inventory = Inventory::default();
-    let mut problems = Vec::new();
-    for (part, part_problems) in results {
-        inventory.merge(part);
-        problems.extend(part_problems);
-    }
+    let inventory = shared.into_inner().unwrap_or_default();
+    let mut problems: Vec<Problem> = results.into_iter().flatten().collect();
     if problems.is_empty() {
         Ok(inventory)
     } else {
