@@ -21,6 +21,9 @@ pub struct SnapshotFile {
     pub relative: PathBuf,
     pub shown: PathBuf,
     pub content: Vec<u8>,
+    /// Not read yet: `content` is empty and the file is at `shown`. Lists
+    /// are then decoded from the file item by item, never held whole.
+    pub on_disk: bool,
 }
 
 /// Reads a snapshot directory or bundle into an inventory.
@@ -35,14 +38,11 @@ pub fn load(path: &Path) -> Result<Inventory> {
         let mut files = Vec::new();
         walk(path, path, &mut files)?;
         read_all(files, |(relative, full)| {
-            let content = std::fs::read(&full).map_err(|error| Problem {
-                position: Position::file(&full),
-                message: format!("cannot read: {error}"),
-            })?;
             Ok(SnapshotFile {
                 relative,
                 shown: full,
-                content,
+                content: Vec::new(),
+                on_disk: true,
             })
         })
     } else {
@@ -134,6 +134,34 @@ fn read_file(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     let name = parts.last().map(String::as_str).unwrap_or("");
+    if file.on_disk {
+        let manifest = parts.len() == 1 && name == "manifest.json";
+        let probe = parts.first().map(String::as_str) == Some("probes");
+        if name.ends_with(".json")
+            && !manifest
+            && !probe
+            && objects::read_json_file(&file.shown, inventory, problems)
+        {
+            return;
+        }
+        // Not a list (or not one the streaming reader takes): read whole.
+        match std::fs::read(&file.shown) {
+            Ok(content) => {
+                let loaded = SnapshotFile {
+                    relative: file.relative.clone(),
+                    shown: file.shown.clone(),
+                    content,
+                    on_disk: false,
+                };
+                read_file(&loaded, inventory, problems);
+            }
+            Err(error) => problems.push(Problem {
+                position: Position::file(&file.shown),
+                message: format!("cannot read: {error}"),
+            }),
+        }
+        return;
+    }
     let mut text = || match std::str::from_utf8(&file.content) {
         Ok(text) => Some(text),
         Err(error) => {
