@@ -322,11 +322,14 @@ fn line_column(content: &str, offset: usize) -> (u64, u64) {
 }
 
 /// Reads a JSON list (`{"kind": "PodList", "items": [...]}`) from the file
-/// at `path` into `inventory`, one item at a time; true when it did. False,
-/// with nothing added, when the file is not a list or not one this reader
-/// takes (a syntax error, text that is not UTF-8, a repeated key): the
-/// caller then reads the file whole with [`read_json`], which says what is
-/// wrong exactly as it always did. Problems name the file, line and column.
+/// at `path` into `inventory`, one item at a time; true when it did. False
+/// when the file is not a list or not one this reader takes (a syntax
+/// error, text that is not UTF-8, a repeated key): the caller then reads
+/// the file whole with [`read_json`], which says what is wrong exactly as
+/// it always did, and adds none of this reader's problems. Items read
+/// before such a problem stay in `inventory`, which is harmless: a file
+/// with a problem fails the whole snapshot, and a file that is not a list
+/// has no items. Problems name the file, line and column.
 pub fn read_json_file(path: &Path, inventory: &mut Inventory, problems: &mut Vec<Problem>) -> bool {
     let Ok(file) = std::fs::File::open(path) else {
         return false;
@@ -340,7 +343,7 @@ pub fn read_json_file(path: &Path, inventory: &mut Inventory, problems: &mut Vec
     };
     let mut list = StreamedList {
         path,
-        inventory: Inventory::default(),
+        inventory,
         problems: Vec::new(),
         kind: None,
         api_version: None,
@@ -363,7 +366,6 @@ pub fn read_json_file(path: &Path, inventory: &mut Inventory, problems: &mut Vec
             return false;
         }
     }
-    inventory.merge(list.inventory);
     problems.extend(list.problems);
     true
 }
@@ -486,7 +488,7 @@ impl Scanner {
 /// What one streamed list has given so far.
 struct StreamedList<'p> {
     path: &'p Path,
-    inventory: Inventory,
+    inventory: &'p mut Inventory,
     problems: Vec<Problem>,
     kind: Option<String>,
     api_version: Option<String>,
@@ -598,7 +600,7 @@ impl StreamedList<'_> {
         let kind = own.kind.as_deref().or(item_kind.as_deref());
         let api_version = own.api_version.as_deref().or(self.api_version.as_deref());
         if let Some(kind) = kind
-            && let Err(error) = ingest(kind, api_version, text, &mut self.inventory)
+            && let Err(error) = ingest(kind, api_version, text, self.inventory)
         {
             self.problem(offset, &error);
         }
@@ -764,10 +766,10 @@ mod tests {
         assert_eq!(streamed.nodes.len(), 1);
         assert_eq!(streamed.kinds_seen, whole.kinds_seen);
 
-        // Not valid JSON: left to the whole-file reader, with nothing added.
+        // Not valid JSON: left to the whole-file reader, without problems.
         std::fs::write(&path, text.replacen("\"ok\"}}", "\"ok\"}", 1)).unwrap();
         let (mut inventory, mut problems) = (Inventory::default(), Vec::new());
         assert!(!read_json_file(&path, &mut inventory, &mut problems));
-        assert!(problems.is_empty() && inventory.pods.is_empty());
+        assert!(problems.is_empty());
     }
 }
