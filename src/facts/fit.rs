@@ -13,16 +13,18 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::PodSpec;
 
+use super::name::Name;
 use super::node::{NodeFact, Taint};
 use super::pod::PodFact;
 use super::quantity::format_milli;
 
+/// Interned: every run pod carries the same few tolerations.
 #[derive(Debug, Clone, Default)]
 pub struct Toleration {
-    pub key: String,
-    pub operator: String,
-    pub value: String,
-    pub effect: String,
+    pub key: Name,
+    pub operator: Name,
+    pub value: Name,
+    pub effect: Name,
 }
 
 #[derive(Debug, Clone)]
@@ -49,10 +51,10 @@ impl Placement {
             .iter()
             .flatten()
             .map(|t| Toleration {
-                key: t.key.clone().unwrap_or_default(),
-                operator: t.operator.clone().unwrap_or_else(|| "Equal".into()),
-                value: t.value.clone().unwrap_or_default(),
-                effect: t.effect.clone().unwrap_or_default(),
+                key: Name::intern(t.key.as_deref().unwrap_or_default()),
+                operator: Name::intern(t.operator.as_deref().unwrap_or("Equal")),
+                value: Name::intern(t.value.as_deref().unwrap_or_default()),
+                effect: Name::intern(t.effect.as_deref().unwrap_or_default()),
             })
             .collect();
         let required_terms = spec
