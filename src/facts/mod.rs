@@ -270,6 +270,7 @@ impl Inventory {
 
         let mut scheduling = Vec::new();
         let mut fits = Vec::new();
+        let by_resource = scheduling::Nodes::new(&nodes);
         let table = fit::NodeTable::new(
             &nodes,
             self.pods.iter().filter(|pod| pod.is_unscheduled_pending()),
@@ -305,7 +306,7 @@ impl Inventory {
                 let event = &self.events[e];
                 scheduling.extend(SchedulingFact::from_verdict(
                     pod,
-                    &nodes,
+                    &by_resource,
                     &event.message,
                     scheduling::Verdict::Event(event.evidence()),
                 ));
@@ -316,7 +317,7 @@ impl Inventory {
                     .message(message.clone());
                 scheduling.extend(SchedulingFact::from_verdict(
                     pod,
-                    &nodes,
+                    &by_resource,
                     &message,
                     scheduling::Verdict::Condition(evidence),
                 ));
@@ -330,7 +331,7 @@ impl Inventory {
                         .message(fit.message.clone());
                     scheduling.extend(SchedulingFact::from_verdict(
                         pod,
-                        &nodes,
+                        &by_resource,
                         &fit.message,
                         scheduling::Verdict::Fit(evidence),
                     ));
@@ -359,7 +360,7 @@ impl Inventory {
             };
             scheduling.extend(SchedulingFact::from_verdict(
                 &stand_in,
-                &nodes,
+                &by_resource,
                 &event.message,
                 scheduling::Verdict::Event(event.evidence()),
             ));

@@ -7,6 +7,9 @@
 //! the cluster says about each (the pod's request, the freest node, the nodes
 //! that carry a taint), so that each rule explains one kind of cause.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -295,11 +298,73 @@ pub const FIELDS: &[FieldSpec] = &[
     ),
 ];
 
+/// The nodes, with what the causes of every Pending pod ask of them per
+/// resource (the freest node, the largest allocatable, GPU nodes without
+/// the device plugin) worked out once per resource instead of once per
+/// pod: the same scan of 5,000 nodes, repeated for 3,000 pods, was a
+/// fifth of the time at large.
+pub struct Nodes<'a> {
+    pub nodes: &'a [NodeFact],
+    by_resource: RefCell<HashMap<String, Rc<ResourceSummary>>>,
+}
+
+struct ResourceSummary {
+    /// The most free node that is not cordoned; among equals the first
+    /// by name.
+    freest: Option<usize>,
+    max_allocatable: Option<i64>,
+    /// GPU-looking nodes with none of it (GPU resources only).
+    plugin_missing: Vec<usize>,
+}
+
+impl<'a> Nodes<'a> {
+    pub fn new(nodes: &'a [NodeFact]) -> Self {
+        Nodes {
+            nodes,
+            by_resource: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn summary(&self, resource: &str) -> Rc<ResourceSummary> {
+        if let Some(summary) = self.by_resource.borrow().get(resource) {
+            return summary.clone();
+        }
+        let nodes = self.nodes;
+        let freest = nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, node)| !node.unschedulable)
+            .map(|(n, node)| (node.free(resource), n))
+            .max_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then_with(|| nodes[b.1].name.cmp(&nodes[a.1].name))
+            })
+            .map(|(_, n)| n);
+        let allocatable = |node: &NodeFact| node.allocatable.get(resource).copied().unwrap_or(0);
+        let plugin_missing = if is_gpu_resource(resource) {
+            (0..nodes.len())
+                .filter(|&n| looks_like_gpu_node(&nodes[n]) && allocatable(&nodes[n]) == 0)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let summary = Rc::new(ResourceSummary {
+            freest,
+            max_allocatable: nodes.iter().map(allocatable).max(),
+            plugin_missing,
+        });
+        self.by_resource
+            .borrow_mut()
+            .insert(resource.to_string(), summary.clone());
+        summary
+    }
+}
+
 impl SchedulingFact {
     /// One fact per cause of `message`, enriched from the pod and the nodes.
     pub fn from_verdict(
         pod: &PodFact,
-        nodes: &[NodeFact],
+        nodes: &Nodes,
         message: &str,
         verdict: Verdict,
     ) -> Vec<SchedulingFact> {
@@ -389,9 +454,10 @@ impl SchedulingFact {
             .collect()
     }
 
-    fn enrich(&mut self, pod: &PodFact, nodes: &[NodeFact]) {
+    fn enrich(&mut self, pod: &PodFact, index: &Nodes) {
+        let nodes = index.nodes;
         if let Some(resource) = self.resource.clone() {
-            self.enrich_resource(pod, nodes, &resource);
+            self.enrich_resource(pod, index, &resource);
         }
         // Evidence beyond EVIDENCE_NODES is never built: this runs for
         // every cause of every Pending pod, over every node.
@@ -463,22 +529,15 @@ impl SchedulingFact {
         self.node_evidence.truncate(EVIDENCE_NODES);
     }
 
-    fn enrich_resource(&mut self, pod: &PodFact, nodes: &[NodeFact], resource: &str) {
+    fn enrich_resource(&mut self, pod: &PodFact, index: &Nodes, resource: &str) {
+        let nodes = index.nodes;
+        let summary = index.summary(resource);
         let requested = pod.requests.get(resource).copied();
         self.requested = requested.map(|milli| format_milli(resource, milli));
-        let freest = nodes
-            .iter()
-            .filter(|node| !node.unschedulable)
-            // The most free; among equals the first by name. No clone per
-            // comparison: this runs for every Pending pod over every node.
-            .max_by(|a, b| {
-                a.free(resource)
-                    .cmp(&b.free(resource))
-                    .then_with(|| b.name.cmp(&a.name))
-            });
         // When the freest node now has room, the scheduler's verdict is older
         // than the capacity it saw; naming that node would contradict it.
         let contradicts = |node: &NodeFact| requested.is_some_and(|r| node.free(resource) >= r);
+        let freest = summary.freest.map(|n| &nodes[n]);
         if let Some(node) = freest.filter(|node| !contradicts(node)) {
             self.max_free = Some(format_milli(resource, node.free(resource).max(0)));
             self.max_free_node = Some(node.name.clone());
@@ -488,29 +547,22 @@ impl SchedulingFact {
                     .message(format!("most free: {}", node.describe_capacity(resource))),
             );
         }
-        let max_allocatable = nodes
-            .iter()
-            .map(|node| node.allocatable.get(resource).copied().unwrap_or(0))
-            .max();
-        if let Some(max) = max_allocatable {
+        if let Some(max) = summary.max_allocatable {
             self.max_allocatable = Some(format_milli(resource, max));
             self.never_fits = requested.is_some_and(|request| request > max);
         }
-        if is_gpu_resource(resource) {
-            for node in nodes.iter().filter(|n| {
-                looks_like_gpu_node(n) && n.allocatable.get(resource).copied().unwrap_or(0) == 0
-            }) {
-                self.plugin_missing_nodes.push(&node.name);
-                if self.node_evidence.len() < EVIDENCE_NODES {
-                    self.node_evidence
-                        .push(
-                            Evidence::new("Node")
-                                .name(node.name.clone())
-                                .message(format!(
-                                    "GPU node by its labels, but 0 {resource} allocatable"
-                                )),
-                        );
-                }
+        for &n in &summary.plugin_missing {
+            let node = &nodes[n];
+            self.plugin_missing_nodes.push(&node.name);
+            if self.node_evidence.len() < EVIDENCE_NODES {
+                self.node_evidence
+                    .push(
+                        Evidence::new("Node")
+                            .name(node.name.clone())
+                            .message(format!(
+                                "GPU node by its labels, but 0 {resource} allocatable"
+                            )),
+                    );
             }
         }
     }
