@@ -451,9 +451,19 @@ impl Scanner {
             if in_string {
                 if escaped {
                     escaped = false;
-                } else if b == b'\\' {
+                    i += 1;
+                    continue;
+                }
+                // Straight to the next quote or backslash: most of a file
+                // is inside strings.
+                let Some(k) = self.buf[i..].iter().position(|&b| b == b'"' || b == b'\\') else {
+                    i = self.buf.len();
+                    continue;
+                };
+                i += k;
+                if self.buf[i] == b'\\' {
                     escaped = true;
-                } else if b == b'"' {
+                } else {
                     in_string = false;
                     if depth == 0 {
                         i += 1;
@@ -733,6 +743,8 @@ mod tests {
             "  {\"apiVersion\": \"v1\", \"kind\": \"Node\", \"metadata\": {\"name\": \"é\"}}, ",
             "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"p\"}, ",
             "\"spec\": {\"containers\": \"oops\"}},\n",
+            // Quotes, brackets and backslashes inside a string end nothing.
+            "  {\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"q\\\"}]\\\\\"}},\n",
             "  {\"kind\": \"Pod\", \"metadata\": {\"name\": \"later\"}}\n",
             "], \"kind\": \"List\", \"metadata\": {\"resourceVersion\": \"\"}}\n",
         );
@@ -761,7 +773,7 @@ mod tests {
             names.sort();
             names
         };
-        assert_eq!(names(&streamed), ["later", "ok"]);
+        assert_eq!(names(&streamed), ["later", "ok", "q\"}]\\"]);
         assert_eq!(names(&streamed), names(&whole));
         assert_eq!(streamed.nodes.len(), 1);
         assert_eq!(streamed.kinds_seen, whole.kinds_seen);
