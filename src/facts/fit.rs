@@ -619,4 +619,89 @@ mod tests {
         tainted.unschedulable = true;
         assert_eq!(misfit(&run, &tainted), Some(Misfit::Cordoned));
     }
+
+    /// The grouped check gives what checking each node on its own gives:
+    /// the same counts, fitting nodes, nearest node and wording.
+    #[test]
+    fn grouping_alike_nodes_changes_no_verdict() {
+        let taint = |key: &str, value: &str| Taint {
+            key: key.into(),
+            value: value.into(),
+            effect: "NoSchedule".into(),
+        };
+        let mut nodes = Vec::new();
+        for i in 0..24 {
+            // Names out of order, so that ties go by name, not position.
+            let mut n = node(&format!("n{:02}", (i * 7) % 24), 8, (i % 9) as i64);
+            n.labels
+                .insert("pool".into(), ["a", "b", "c"][i % 3].into());
+            n.labels
+                .insert("kubernetes.io/hostname".into(), format!("host-{i}"));
+            n.requested.insert("cpu".into(), (i as i64 % 5) * 8_000);
+            match i % 6 {
+                0 => n.unschedulable = true,
+                1 => n.taints.push(taint("dedicated", "infer")),
+                2 => n.taints.push(taint("nvidia.com/gpu", "true")),
+                3 => n.unhealthy = Some("DiskPressure".into()),
+                _ => {}
+            }
+            nodes.push(n);
+        }
+        let mut pods = vec![pod(1), pod(4), pod(9)];
+        let mut picky = pod(2);
+        picky
+            .placement
+            .node_selector
+            .insert("pool".into(), "b".into());
+        picky.placement.tolerations.push(Toleration {
+            key: "nvidia.com/gpu".into(),
+            operator: "Exists".into(),
+            ..Toleration::default()
+        });
+        pods.push(picky);
+        let mut affine = pod(0);
+        affine.placement.required_terms = vec![vec![Requirement {
+            key: "pool".into(),
+            operator: "NotIn".into(),
+            values: vec!["a".into()],
+        }]];
+        pods.push(affine);
+        let table = NodeTable::new(&nodes, pods.iter());
+        for pod in &pods {
+            let grouped = fit(pod, &table);
+            let mut words: BTreeMap<String, usize> = BTreeMap::new();
+            let mut fitting = Vec::new();
+            let mut nearest: Option<((u8, usize, i64), &str, Misfit)> = None;
+            for node in &nodes {
+                let Some(reason) = misfit(pod, node) else {
+                    fitting.push(node.name.as_str());
+                    continue;
+                };
+                for text in reason.scheduler_words() {
+                    *words.entry(text).or_default() += 1;
+                }
+                let distance = match &reason {
+                    Misfit::Cordoned | Misfit::Condition(_) => (3, 0, 0),
+                    Misfit::Taint { .. } | Misfit::Selector => (2, 0, 0),
+                    Misfit::Insufficient(missing) => {
+                        (1, missing.len(), missing.iter().map(|(_, m)| m).sum())
+                    }
+                };
+                if nearest
+                    .as_ref()
+                    .is_none_or(|(d, name, _)| (distance, node.name.as_str()) < (*d, *name))
+                {
+                    nearest = Some((distance, &node.name, reason));
+                }
+            }
+            let mut groups: Vec<(String, usize)> = words.into_iter().collect();
+            groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            assert_eq!(grouped.groups, groups);
+            assert_eq!(grouped.fitting().collect::<Vec<_>>(), fitting);
+            assert_eq!(
+                grouped.nearest,
+                nearest.map(|(_, name, reason)| (name.to_string(), reason))
+            );
+        }
+    }
 }
