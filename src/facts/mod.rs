@@ -107,11 +107,11 @@ pub struct Inventory {
 
 impl Inventory {
     pub fn merge(&mut self, other: Inventory) {
-        // Merged file by file: exact growth, not doubling, for the big
-        // vectors (half a million events), whose reallocations move pages
-        // instead of copying them.
-        self.pods.reserve_exact(other.pods.len());
-        self.events.reserve_exact(other.events.len());
+        // Merged a few thousand items at a time: growth by an eighth, not
+        // by doubling, for the big vectors (half a million events), so at
+        // most an eighth of them is unused.
+        grow(&mut self.pods, other.pods.len());
+        grow(&mut self.events, other.events.len());
         self.pods.extend(other.pods);
         self.events.extend(other.events);
         self.nodes.extend(other.nodes);
@@ -653,6 +653,15 @@ impl Inventory {
             }
         }
         facts
+    }
+}
+
+/// Makes room for `more` items, growing by at least an eighth (so that
+/// many small merges still copy each item a bounded number of times).
+fn grow<T>(items: &mut Vec<T>, more: usize) {
+    let needed = items.len() + more;
+    if needed > items.capacity() {
+        items.reserve_exact((needed - items.len()).max(items.capacity() / 8));
     }
 }
 

@@ -330,7 +330,16 @@ fn line_column(content: &str, offset: usize) -> (u64, u64) {
 /// before such a problem stay in `inventory`, which is harmless: a file
 /// with a problem fails the whole snapshot, and a file that is not a list
 /// has no items. Problems name the file, line and column.
-pub fn read_json_file(path: &Path, inventory: &mut Inventory, problems: &mut Vec<Problem>) -> bool {
+///
+/// Every [`BATCH`] items `flush` is called with `inventory`, to move the
+/// facts so far where they are kept: a worker's own vectors then stay
+/// small instead of growing to a whole file's facts.
+pub fn read_json_file(
+    path: &Path,
+    inventory: &mut Inventory,
+    problems: &mut Vec<Problem>,
+    flush: &mut dyn FnMut(&mut Inventory),
+) -> bool {
     let Ok(file) = std::fs::File::open(path) else {
         return false;
     };
@@ -344,6 +353,8 @@ pub fn read_json_file(path: &Path, inventory: &mut Inventory, problems: &mut Vec
     let mut list = StreamedList {
         path,
         inventory,
+        flush,
+        batched: 0,
         problems: Vec::new(),
         kind: None,
         api_version: None,
@@ -496,9 +507,15 @@ impl Scanner {
 }
 
 /// What one streamed list has given so far.
+/// Items between two calls of `read_json_file`'s `flush`.
+pub const BATCH: usize = 4096;
+
 struct StreamedList<'p> {
     path: &'p Path,
     inventory: &'p mut Inventory,
+    flush: &'p mut dyn FnMut(&mut Inventory),
+    /// Items since the last flush.
+    batched: usize,
     problems: Vec<Problem>,
     kind: Option<String>,
     api_version: Option<String>,
@@ -567,6 +584,11 @@ impl StreamedList<'_> {
             let item = &scanner.buf[range];
             if !self.item(offset, item, false) {
                 return None;
+            }
+            self.batched += 1;
+            if self.batched == BATCH {
+                (self.flush)(self.inventory);
+                self.batched = 0;
             }
             match scanner.peek()? {
                 b',' => scanner.pos += 1,
@@ -755,7 +777,12 @@ mod tests {
         let (mut whole, mut whole_problems) = (Inventory::default(), Vec::new());
         read_json(&path, text, &mut whole, &mut whole_problems);
         let (mut streamed, mut streamed_problems) = (Inventory::default(), Vec::new());
-        assert!(read_json_file(&path, &mut streamed, &mut streamed_problems));
+        assert!(read_json_file(
+            &path,
+            &mut streamed,
+            &mut streamed_problems,
+            &mut |_| {}
+        ));
 
         let position = |problems: &[Problem]| {
             problems
@@ -781,7 +808,12 @@ mod tests {
         // Not valid JSON: left to the whole-file reader, without problems.
         std::fs::write(&path, text.replacen("\"ok\"}}", "\"ok\"}", 1)).unwrap();
         let (mut inventory, mut problems) = (Inventory::default(), Vec::new());
-        assert!(!read_json_file(&path, &mut inventory, &mut problems));
+        assert!(!read_json_file(
+            &path,
+            &mut inventory,
+            &mut problems,
+            &mut |_| {}
+        ));
         assert!(problems.is_empty());
     }
 }

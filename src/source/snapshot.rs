@@ -97,13 +97,16 @@ fn read_all<T: Send>(
                             continue;
                         };
                         let mut part = Inventory::default();
+                        let mut flush = |part: &mut Inventory| {
+                            if let Ok(mut inventory) = shared.lock() {
+                                inventory.merge(std::mem::take(part));
+                            }
+                        };
                         match open(file) {
-                            Ok(file) => read_file(&file, &mut part, &mut problems),
+                            Ok(file) => read_file(&file, &mut part, &mut problems, &mut flush),
                             Err(problem) => problems.push(problem),
                         }
-                        if let Ok(mut inventory) = shared.lock() {
-                            inventory.merge(part);
-                        }
+                        flush(&mut part);
                     }
                     problems
                 })
@@ -127,7 +130,14 @@ fn read_all<T: Send>(
 }
 
 /// What a file is, by where it sits and how it is named.
-fn read_file(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<Problem>) {
+/// `flush` moves what `inventory` holds so far where it is kept; called
+/// every few thousand items of a long list.
+fn read_file(
+    file: &SnapshotFile,
+    inventory: &mut Inventory,
+    problems: &mut Vec<Problem>,
+    flush: &mut dyn FnMut(&mut Inventory),
+) {
     let parts: Vec<String> = file
         .relative
         .components()
@@ -140,7 +150,7 @@ fn read_file(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<
         if name.ends_with(".json")
             && !manifest
             && !probe
-            && objects::read_json_file(&file.shown, inventory, problems)
+            && objects::read_json_file(&file.shown, inventory, problems, flush)
         {
             return;
         }
@@ -153,7 +163,7 @@ fn read_file(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<
                     content,
                     on_disk: false,
                 };
-                read_file(&loaded, inventory, problems);
+                read_file(&loaded, inventory, problems, flush);
             }
             Err(error) => problems.push(Problem {
                 position: Position::file(&file.shown),
