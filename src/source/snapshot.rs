@@ -81,9 +81,10 @@ fn read_all<T: Send>(
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(8);
-    // Each file's facts join the one inventory as soon as the file is read:
-    // merging whole per-worker inventories at the end held two copies of
-    // the largest vectors (half a million events) at once.
+    // Facts join the one inventory as they are read (every few thousand
+    // items of a list, and at the end of each file): merging whole
+    // per-worker inventories at the end held two copies of the largest
+    // vectors (half a million events) at once.
     let shared = Mutex::new(Inventory::default());
     let results: Vec<Vec<Problem>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
