@@ -6,6 +6,9 @@ The snapshot is a directory of objects as `kubectl get -o json` prints them:
     DIR/nodes.json              kubectl get nodes -o json
     DIR/<namespace>/pods.json   kubectl get pods -n <namespace> -o json
     DIR/<namespace>/events.json kubectl get events -n <namespace> -o json
+    DIR/<namespace>/pvcs.json   kubectl get pvc -n <namespace> -o json
+    DIR/<namespace>/rbac.json   kubectl get serviceaccounts,roles,rolebindings -n <namespace> -o json
+    DIR/cluster.json            kubectl get storageclasses,clusterroles,clusterrolebindings -o json
 
 About 90% of the pods are Polyaxon run pods (a Job's pod: init container
 polyaxon-init-auth, then polyaxon-main and polyaxon-sidecar), the rest are
@@ -1122,6 +1125,122 @@ def pod_events(g, rec, budget, style):
 
 
 # --------------------------------------------------------------------------
+# Claims and RBAC: what `kubectl get pvc`, `serviceaccounts,roles,rolebindings`
+# and the cluster-scoped storage classes and cluster roles add to a snapshot.
+
+RBAC_API = "rbac.authorization.k8s.io/v1"
+HELM_LABELS = {"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/part-of": "polyaxon-core",
+               "app.kubernetes.io/version": PLX_VERSION, "heritage": "Helm", "release": "polyaxon"}
+RUNS_SA = "polyaxon-polyaxon-runs-sa"
+AGENT_SA = "polyaxon-polyaxon-agent-sa"
+READ_RUNS = [
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["events", "pods/status", "pods/log"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["core.polyaxon.com"], "resources": ["operations"], "verbs": ["get", "list", "watch"]},
+]
+AGENT_RULES = [
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "delete", "get", "list", "patch", "watch"]},
+    {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "delete", "get", "list", "patch", "watch"]},
+    {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["create", "delete", "get", "patch", "update"]},
+    {"apiGroups": [""], "resources": ["events", "pods/status", "pods/log"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["core.polyaxon.com"], "resources": ["operations"],
+     "verbs": ["create", "delete", "get", "list", "patch", "watch"]},
+]
+CREATED = NODES_CREATED + timedelta(days=2)
+
+
+def meta(g, name, namespace=None, labels=None, when=CREATED):
+    m = {"creationTimestamp": ts(when), "name": name, "resourceVersion": g.resource_version(), "uid": g.uid()}
+    if namespace is not None:
+        m["namespace"] = namespace
+    if labels:
+        m["labels"] = dict(labels)
+    return m
+
+
+def claim_objects(g, ns, pods_n):
+    """Per project, a Bound outputs claim and the datasets claim the
+    unbound-claim runs mount: Pending on a StorageClass nobody created. Plus
+    one Bound scratch claim per ~100 pods, spread over the namespaces."""
+    out = []
+    for project in PROJECTS[ns]:
+        out.append({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                    "metadata": meta(g, f"{project}-datasets", ns),
+                    "spec": {"accessModes": ["ReadOnlyMany"], "resources": {"requests": {"storage": "500Gi"}},
+                             "storageClassName": "efs-datasets", "volumeMode": "Filesystem"},
+                    "status": {"phase": "Pending"}})
+    scratch = max(1, pods_n // 100 // len(NAMESPACES))
+    names = [f"{project}-outputs" for project in PROJECTS[ns]] + [f"scratch-{i:05d}" for i in range(scratch)]
+    for name in names:
+        volume = "pvc-" + g.uid()
+        m = meta(g, name, ns)
+        m["annotations"] = {"pv.kubernetes.io/bind-completed": "yes",
+                            "volume.kubernetes.io/storage-provisioner": "ebs.csi.aws.com"}
+        m["finalizers"] = ["kubernetes.io/pvc-protection"]
+        out.append({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": m,
+                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "100Gi"}},
+                             "storageClassName": "gp3", "volumeMode": "Filesystem", "volumeName": volume},
+                    "status": {"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "100Gi"},
+                               "phase": "Bound"}})
+    return sorted(out, key=lambda o: o["metadata"]["name"])
+
+
+def rbac_objects(g, ns, people):
+    """The chart's service accounts, Roles and RoleBindings for the agent and
+    the runs in every namespace, and one RoleBinding per person of the team
+    to the aggregated edit or view ClusterRole."""
+    out = []
+    accounts = ["default", RUNS_SA] + ([AGENT_SA] if ns == "polyaxon" else [])
+    for name in accounts:
+        out.append({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": meta(g, name, ns, None if name == "default" else HELM_LABELS)})
+    for role, rules in (("polyaxon-polyaxon-agent-role", AGENT_RULES), ("polyaxon-polyaxon-runs-role", READ_RUNS)):
+        out.append({"apiVersion": RBAC_API, "kind": "Role", "metadata": meta(g, role, ns, HELM_LABELS),
+                    "rules": rules})
+    for binding, role, sa_ns, sa in (
+            ("polyaxon-polyaxon-agent-role-binding", "polyaxon-polyaxon-agent-role", "polyaxon", AGENT_SA),
+            ("polyaxon-polyaxon-runs-role-binding", "polyaxon-polyaxon-runs-role", ns, RUNS_SA)):
+        out.append({"apiVersion": RBAC_API, "kind": "RoleBinding", "metadata": meta(g, binding, ns, HELM_LABELS),
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+                    "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": sa_ns}]})
+    for person in people:
+        role = "edit" if g.rng.random() < 0.6 else "view"
+        out.append({"apiVersion": RBAC_API, "kind": "RoleBinding",
+                    "metadata": meta(g, f"{person}-{role}", ns),
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                                  "name": f"{person}@acme.example"}]})
+    return out
+
+
+def cluster_objects(g):
+    """Storage classes (gp3 only: the datasets claims ask for one that is
+    missing) and the default cluster roles and bindings the team uses."""
+    out = [{"allowVolumeExpansion": True, "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": meta(g, "gp3", None, None, NODES_CREATED), "parameters": {"type": "gp3"},
+            "provisioner": "ebs.csi.aws.com", "reclaimPolicy": "Delete",
+            "volumeBindingMode": "WaitForFirstConsumer"}]
+    everything = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, {"nonResourceURLs": ["*"], "verbs": ["*"]}]
+    write = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+    read = ["get", "list", "watch"]
+    work = [{"apiGroups": [""], "resources": ["pods", "pods/log", "configmaps", "services", "persistentvolumeclaims"]},
+            {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"]},
+            {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"]}]
+    for name, rules in (("cluster-admin", everything),
+                        ("edit", [dict(r, verbs=write) for r in work]),
+                        ("view", [dict(r, verbs=read) for r in work])):
+        out.append({"apiVersion": RBAC_API, "kind": "ClusterRole",
+                    "metadata": meta(g, name, None, {"kubernetes.io/bootstrapping": "rbac-defaults"}, NODES_CREATED),
+                    "rules": rules})
+    out.append({"apiVersion": RBAC_API, "kind": "ClusterRoleBinding",
+                "metadata": meta(g, "cluster-admin", None, {"kubernetes.io/bootstrapping": "rbac-defaults"},
+                                 NODES_CREATED),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]})
+    return out
+
+
+# --------------------------------------------------------------------------
 
 
 def main(argv=None):
@@ -1225,6 +1344,27 @@ def main(argv=None):
                     written += 1
         w.close()
     say(f"events.json: {written} events")
+
+    # After pods and events, so that adding these left the other files as they were.
+    w = ListWriter(os.path.join(args.out, "cluster.json"), indent)
+    for obj in cluster_objects(g):
+        w.write(obj)
+    w.close()
+    people = [f"user-{i:04d}" for i in range(max(5, pods_n // 200))]
+    claims = rbac = 0
+    for k, ns in enumerate(NAMESPACES):
+        w = ListWriter(os.path.join(args.out, ns, "pvcs.json"), indent)
+        for obj in claim_objects(g, ns, pods_n):
+            w.write(obj)
+            claims += 1
+        w.close()
+        w = ListWriter(os.path.join(args.out, ns, "rbac.json"), indent)
+        for obj in rbac_objects(g, ns, people[k::len(NAMESPACES)]):
+            w.write(obj)
+            rbac += 1
+        w.close()
+    say(f"pvcs.json: {claims} claims; rbac.json: {rbac} service accounts, roles and bindings; "
+        f"cluster.json: storage class, cluster roles")
 
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(args.out) for f in fs
                 if f.endswith(".json"))

@@ -123,7 +123,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
             .pods
             .iter()
             .map(|pod| pod.namespace.clone())
-            .chain(inventory.events.iter().map(|e| e.namespace.clone()))
+            .chain(inventory.events.iter().map(|e| e.namespace.to_string()))
             .filter(|ns| !ns.is_empty())
             .collect::<BTreeSet<_>>()
             .into_iter()

@@ -2,28 +2,31 @@
 //! events.k8s.io/v1), reduced to what explains a pod: reason, message, count,
 //! when it was last seen, and the object it is about.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::api::events::v1::Event as NewEvent;
 
 use super::Fact;
+use super::name::Name;
 use super::subject::{Evidence, RunRef, Subject};
 use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 
 #[derive(Debug, Clone)]
 pub struct EventFact {
-    pub namespace: String,
-    pub involved_kind: String,
+    pub namespace: Name,
+    pub involved_kind: Name,
     pub involved_name: String,
-    pub reason: String,
+    pub reason: Name,
     pub message: String,
-    pub type_: String,
+    pub type_: Name,
     pub count: u64,
     pub last_seen: Option<Timestamp>,
-    pub source: String,
+    pub source: Name,
     /// Set when facts are correlated: the run of the involved pod (or of
     /// the Job or custom resource named plx-operation-<uuid>).
-    pub run: Option<RunRef>,
+    pub run: Option<Arc<RunRef>>,
     /// Set when facts are correlated: the involved pod is still Pending
     /// without a node (so the event is not history).
     pub pod_pending: bool,
@@ -93,22 +96,26 @@ impl EventFact {
             .unwrap_or(1)
             .max(1) as u64;
         EventFact {
-            namespace: involved
-                .namespace
-                .or(event.metadata.namespace)
-                .unwrap_or_default(),
-            involved_kind: involved.kind.unwrap_or_default(),
+            namespace: Name::from(
+                involved
+                    .namespace
+                    .or(event.metadata.namespace)
+                    .unwrap_or_default(),
+            ),
+            involved_kind: Name::from(involved.kind.unwrap_or_default()),
             involved_name: involved.name.unwrap_or_default(),
-            reason: event.reason.unwrap_or_default(),
+            reason: Name::from(event.reason.unwrap_or_default()),
             message: event.message.unwrap_or_default().trim().to_string(),
-            type_: event.type_.unwrap_or_else(|| "Normal".into()),
+            type_: Name::from(event.type_.as_deref().unwrap_or("Normal")),
             count,
             last_seen,
-            source: event
-                .source
-                .and_then(|source| source.component)
-                .or(event.reporting_component)
-                .unwrap_or_default(),
+            source: Name::from(
+                event
+                    .source
+                    .and_then(|source| source.component)
+                    .or(event.reporting_component)
+                    .unwrap_or_default(),
+            ),
             run: None,
             pod_pending: false,
             pod_waiting: false,
@@ -132,18 +139,20 @@ impl EventFact {
             .unwrap_or(1)
             .max(1) as u64;
         EventFact {
-            namespace: regarding
-                .namespace
-                .or(event.metadata.namespace)
-                .unwrap_or_default(),
-            involved_kind: regarding.kind.unwrap_or_default(),
+            namespace: Name::from(
+                regarding
+                    .namespace
+                    .or(event.metadata.namespace)
+                    .unwrap_or_default(),
+            ),
+            involved_kind: Name::from(regarding.kind.unwrap_or_default()),
             involved_name: regarding.name.unwrap_or_default(),
-            reason: event.reason.unwrap_or_default(),
+            reason: Name::from(event.reason.unwrap_or_default()),
             message: event.note.unwrap_or_default().trim().to_string(),
-            type_: event.type_.unwrap_or_else(|| "Normal".into()),
+            type_: Name::from(event.type_.as_deref().unwrap_or("Normal")),
             count,
             last_seen,
-            source: event.reporting_controller.unwrap_or_default(),
+            source: Name::from(event.reporting_controller.unwrap_or_default()),
             run: None,
             pod_pending: false,
             pod_waiting: false,
@@ -184,10 +193,10 @@ impl FieldSource for EventFact {
 impl Fact for EventFact {
     fn subject(&self) -> Subject {
         Subject {
-            kind: self.involved_kind.clone(),
-            namespace: (!self.namespace.is_empty()).then(|| self.namespace.clone()),
+            kind: self.involved_kind.to_string(),
+            namespace: (!self.namespace.is_empty()).then(|| self.namespace.to_string()),
             name: self.involved_name.clone(),
-            run: self.run.clone(),
+            run: self.run.as_deref().cloned(),
         }
     }
 

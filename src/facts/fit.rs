@@ -8,20 +8,23 @@
 //! nearest node either way. Its verdict is written in the scheduler's modern
 //! wording, so the same rules explain it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::PodSpec;
 
-use super::node::NodeFact;
+use super::name::Name;
+use super::node::{NodeFact, Taint};
 use super::pod::PodFact;
 use super::quantity::format_milli;
 
+/// Interned: every run pod carries the same few tolerations.
 #[derive(Debug, Clone, Default)]
 pub struct Toleration {
-    pub key: String,
-    pub operator: String,
-    pub value: String,
-    pub effect: String,
+    pub key: Name,
+    pub operator: Name,
+    pub value: Name,
+    pub effect: Name,
 }
 
 #[derive(Debug, Clone)]
@@ -48,10 +51,10 @@ impl Placement {
             .iter()
             .flatten()
             .map(|t| Toleration {
-                key: t.key.clone().unwrap_or_default(),
-                operator: t.operator.clone().unwrap_or_else(|| "Equal".into()),
-                value: t.value.clone().unwrap_or_default(),
-                effect: t.effect.clone().unwrap_or_default(),
+                key: Name::intern(t.key.as_deref().unwrap_or_default()),
+                operator: Name::intern(t.operator.as_deref().unwrap_or("Equal")),
+                value: Name::intern(t.value.as_deref().unwrap_or_default()),
+                effect: Name::intern(t.effect.as_deref().unwrap_or_default()),
             })
             .collect();
         let required_terms = spec
@@ -183,19 +186,6 @@ impl Misfit {
         }
     }
 
-    /// How close the node is: cordons and taints are further than a
-    /// selector, and that further than missing capacity.
-    fn distance(&self) -> (u8, usize, i64) {
-        match self {
-            Misfit::Cordoned | Misfit::Condition(_) => (3, 0, 0),
-            Misfit::Taint { .. } => (2, 0, 0),
-            Misfit::Selector => (2, 0, 0),
-            Misfit::Insufficient(missing) => {
-                (1, missing.len(), missing.iter().map(|(_, m)| m).sum())
-            }
-        }
-    }
-
     /// What the node lacks, for people.
     pub fn describe(&self) -> String {
         match self {
@@ -286,8 +276,10 @@ pub fn misfit(pod: &PodFact, node: &NodeFact) -> Option<Misfit> {
 #[derive(Debug, Clone)]
 pub struct Fit {
     pub nodes: usize,
-    /// Nodes that could take the pod now.
-    pub fitting: Vec<String>,
+    /// Nodes that could take the pod now, as positions in `names`.
+    fitting: Vec<u32>,
+    /// Every node's name, shared by the fits of all pods.
+    names: Arc<[String]>,
     /// The closest node that cannot, and what it lacks.
     pub nearest: Option<(String, Misfit)>,
     /// The verdict in the scheduler's wording: "0/4 nodes are available: ...".
@@ -296,44 +288,247 @@ pub struct Fit {
     pub groups: Vec<(String, usize)>,
 }
 
-pub fn fit(pod: &PodFact, nodes: &[NodeFact]) -> Fit {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    let mut fitting = Vec::new();
-    let mut nearest: Option<(&NodeFact, Misfit)> = None;
-    for node in nodes {
-        match misfit(pod, node) {
-            None => fitting.push(node.name.clone()),
-            Some(reason) => {
-                for words in reason.scheduler_words() {
-                    *counts.entry(words).or_default() += 1;
-                }
-                let closer = nearest.as_ref().is_none_or(|(best, best_reason)| {
-                    (reason.distance(), node.name.as_str())
-                        < (best_reason.distance(), best.name.as_str())
+impl Fit {
+    /// Nodes that could take the pod now, in the nodes' order.
+    pub fn fitting(&self) -> impl Iterator<Item = &str> {
+        self.fitting
+            .iter()
+            .map(|&n| self.names[n as usize].as_str())
+    }
+
+    pub fn fitting_count(&self) -> usize {
+        self.fitting.len()
+    }
+}
+
+/// The nodes, prepared once for the fit checks of every Pending pod.
+///
+/// Checking 3,000 Pending pods against 5,000 nodes one pair at a time is
+/// 15M checks. Most nodes are alike for the filters before capacity
+/// (cordon, health, taints, the labels some pod's selector or affinity
+/// reads), so those filters run once per pod and group of alike nodes;
+/// capacity is compared per node, as integers by resource position.
+pub struct NodeTable<'a> {
+    nodes: &'a [NodeFact],
+    names: Arc<[String]>,
+    /// Resource names; a node's free amounts are in this order.
+    resources: Vec<String>,
+    /// nodes × resources, row by row: allocatable minus requested.
+    free: Vec<i64>,
+    /// Each node's position when the nodes are sorted by name: ties
+    /// between equally near nodes go to the first name.
+    rank: Vec<u32>,
+    groups: Vec<Group>,
+}
+
+/// Nodes the filters before capacity cannot tell apart.
+struct Group {
+    /// Its first node, whose traits stand for all of them.
+    first: usize,
+    members: Vec<u32>,
+    /// The member whose name sorts first.
+    by_name: usize,
+}
+
+impl<'a> NodeTable<'a> {
+    /// `pods`: the pods that will be checked; only the node labels their
+    /// selectors and affinities read tell nodes apart.
+    pub fn new<'p>(nodes: &'a [NodeFact], pods: impl Iterator<Item = &'p PodFact>) -> Self {
+        let mut label_keys: BTreeSet<&str> = BTreeSet::new();
+        for pod in pods {
+            let placement = &pod.placement;
+            label_keys.extend(placement.node_selector.keys().map(String::as_str));
+            for term in &placement.required_terms {
+                label_keys.extend(term.iter().map(|r| r.key.as_str()));
+            }
+        }
+        let resources: Vec<String> = nodes
+            .iter()
+            .flat_map(|node| node.allocatable.keys().chain(node.requested.keys()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .cloned()
+            .collect();
+        let free = nodes
+            .iter()
+            .flat_map(|node| resources.iter().map(|resource| node.free(resource)))
+            .collect();
+        let mut by_name: Vec<usize> = (0..nodes.len()).collect();
+        by_name.sort_by(|&a, &b| nodes[a].name.cmp(&nodes[b].name));
+        let mut rank = vec![0u32; nodes.len()];
+        for (r, &n) in by_name.iter().enumerate() {
+            rank[n] = r as u32;
+        }
+        type Signature<'n> = (bool, Option<&'n str>, &'n [Taint], Vec<Option<&'n String>>);
+        let mut index: HashMap<Signature, usize> = HashMap::new();
+        let mut groups: Vec<Group> = Vec::new();
+        for (n, node) in nodes.iter().enumerate() {
+            let signature = (
+                node.unschedulable,
+                node.unhealthy.as_deref(),
+                node.taints.as_slice(),
+                label_keys.iter().map(|key| node.labels.get(*key)).collect(),
+            );
+            let g = *index.entry(signature).or_insert_with(|| {
+                groups.push(Group {
+                    first: n,
+                    members: Vec::new(),
+                    by_name: n,
                 });
-                if closer {
-                    nearest = Some((node, reason));
+                groups.len() - 1
+            });
+            let group = &mut groups[g];
+            group.members.push(n as u32);
+            if rank[n] < rank[group.by_name] {
+                group.by_name = n;
+            }
+        }
+        NodeTable {
+            nodes,
+            names: nodes.iter().map(|node| node.name.clone()).collect(),
+            resources,
+            free,
+            rank,
+            groups,
+        }
+    }
+}
+
+/// The first filter before capacity that rules the node out, without
+/// building the reason's text.
+fn ruled_out<'n>(placement: &Placement, node: &'n NodeFact) -> Option<Reason<'n>> {
+    if node.unschedulable {
+        return Some(Reason::Cordoned);
+    }
+    if let Some(label) = &node.unhealthy {
+        return Some(Reason::Condition(label));
+    }
+    let untolerated = node.taints.iter().find(|taint| {
+        matches!(taint.effect.as_str(), "NoSchedule" | "NoExecute")
+            && !placement.tolerates(&taint.key, &taint.value, &taint.effect)
+    });
+    if let Some(taint) = untolerated {
+        return Some(Reason::Taint(&taint.key, &taint.value));
+    }
+    if !placement.selects(&node.labels) {
+        return Some(Reason::Selector);
+    }
+    None
+}
+
+/// A reason counted by key; worded once per pod, at the end.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reason<'n> {
+    Cordoned,
+    Condition(&'n str),
+    Taint(&'n str, &'n str),
+    Selector,
+    /// The pod's n-th resource request.
+    Insufficient(usize),
+}
+
+pub fn fit<'n>(pod: &PodFact, table: &NodeTable<'n>) -> Fit {
+    // The pod's requests as (resource, position in the table, amount), in
+    // the order `misfit` checks them.
+    let pods = "pods".to_string();
+    let requests: Vec<(&String, Option<usize>, i64)> = pod
+        .requests
+        .iter()
+        .chain(std::iter::once((&pods, &1000)))
+        .map(|(resource, need)| {
+            let position = table.resources.binary_search(resource).ok();
+            (resource, position, *need)
+        })
+        .collect();
+    let width = table.resources.len();
+    let mut counts: Vec<(Reason<'n>, usize)> = Vec::new();
+    let mut count =
+        |reason: Reason<'n>, n: usize| match counts.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, total)) => *total += n,
+            None => counts.push((reason, n)),
+        };
+    let mut fitting = Vec::new();
+    // The nearest node by (distance, name rank), as `Misfit::distance` ranks.
+    let mut nearest: Option<((u8, usize, i64), u32, usize)> = None;
+    let mut consider = |distance: (u8, usize, i64), rank: u32, n: usize| {
+        if nearest
+            .as_ref()
+            .is_none_or(|(d, r, _)| (distance, rank) < (*d, *r))
+        {
+            nearest = Some((distance, rank, n));
+        }
+    };
+    for group in &table.groups {
+        let first: &'n NodeFact = &table.nodes[group.first];
+        if let Some(reason) = ruled_out(&pod.placement, first) {
+            count(reason, group.members.len());
+            // How close a node is: cordons and bad conditions are further
+            // than taints and selectors, and those further than missing
+            // capacity (then by how many resources, then how much).
+            let distance = match reason {
+                Reason::Cordoned | Reason::Condition(_) => (3, 0, 0),
+                _ => (2, 0, 0),
+            };
+            consider(distance, table.rank[group.by_name], group.by_name);
+            continue;
+        }
+        for &m in &group.members {
+            let n = m as usize;
+            let free = &table.free[n * width..(n + 1) * width];
+            let (mut missing, mut short) = (0usize, 0i64);
+            for (i, &(_, position, need)) in requests.iter().enumerate() {
+                let available = position.map_or(0, |p| free[p]);
+                if need > 0 && available < need {
+                    missing += 1;
+                    short += need - available.max(0);
+                    count(Reason::Insufficient(i), 1);
                 }
+            }
+            if missing == 0 {
+                fitting.push(m);
+            } else {
+                consider((1, missing, short), table.rank[n], n);
             }
         }
     }
+    fitting.sort_unstable();
+    // The scheduler's words per reason; distinct reasons may share words.
+    let mut words: BTreeMap<String, usize> = BTreeMap::new();
+    for (reason, n) in counts {
+        let text = match reason {
+            Reason::Cordoned => Misfit::Cordoned.scheduler_words(),
+            Reason::Condition(label) => Misfit::Condition(label.to_string()).scheduler_words(),
+            Reason::Taint(key, value) => {
+                vec![format!("node(s) had untolerated taint {{{key}: {value}}}")]
+            }
+            Reason::Selector => Misfit::Selector.scheduler_words(),
+            Reason::Insufficient(i) => {
+                Misfit::Insufficient(vec![(requests[i].0.clone(), 0)]).scheduler_words()
+            }
+        };
+        for text in text {
+            *words.entry(text).or_default() += n;
+        }
+    }
+    let nodes = table.nodes.len();
     // The scheduler's order: "<count> <reason>" sorted as strings.
-    let mut histogram: Vec<String> = counts
+    let mut histogram: Vec<String> = words
         .iter()
         .map(|(reason, n)| format!("{n} {reason}"))
         .collect();
     histogram.sort();
-    let message = format!(
-        "0/{} nodes are available: {}.",
-        nodes.len(),
-        histogram.join(", ")
-    );
-    let mut groups: Vec<(String, usize)> = counts.into_iter().collect();
+    let message = format!("0/{nodes} nodes are available: {}.", histogram.join(", "));
+    let mut groups: Vec<(String, usize)> = words.into_iter().collect();
     groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let nearest = nearest.and_then(|(_, _, n)| {
+        let node = &table.nodes[n];
+        misfit(pod, node).map(|reason| (node.name.clone(), reason))
+    });
     Fit {
-        nodes: nodes.len(),
+        nodes,
         fitting,
-        nearest: nearest.map(|(node, reason)| (node.name.clone(), reason)),
+        names: table.names.clone(),
+        nearest,
         message,
         groups,
     }
@@ -342,7 +537,6 @@ pub fn fit(pod: &PodFact, nodes: &[NodeFact]) -> Fit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::node::Taint;
 
     fn node(name: &str, gpu: i64, used: i64) -> NodeFact {
         NodeFact {
@@ -382,12 +576,12 @@ mod tests {
             effect: "NoSchedule".into(),
         });
         let nodes = vec![node("gpu-1", 8, 8), node("gpu-2", 8, 6), infer];
-        let fit = fit(&pod(4), &nodes);
+        let fit = fit(&pod(4), &NodeTable::new(&nodes, std::iter::empty()));
         assert_eq!(
             fit.message,
             "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: infer}, 2 Insufficient nvidia.com/gpu."
         );
-        assert!(fit.fitting.is_empty());
+        assert_eq!(fit.fitting_count(), 0);
         let (name, reason) = fit.nearest.unwrap();
         assert_eq!(name, "gpu-2", "2 GPUs free: the closest");
         assert_eq!(reason.describe(), "2 nvidia.com/gpu");
@@ -424,5 +618,90 @@ mod tests {
         assert_eq!(misfit(&run, &tainted), None);
         tainted.unschedulable = true;
         assert_eq!(misfit(&run, &tainted), Some(Misfit::Cordoned));
+    }
+
+    /// The grouped check gives what checking each node on its own gives:
+    /// the same counts, fitting nodes, nearest node and wording.
+    #[test]
+    fn grouping_alike_nodes_changes_no_verdict() {
+        let taint = |key: &str, value: &str| Taint {
+            key: key.into(),
+            value: value.into(),
+            effect: "NoSchedule".into(),
+        };
+        let mut nodes = Vec::new();
+        for i in 0..24 {
+            // Names out of order, so that ties go by name, not position.
+            let mut n = node(&format!("n{:02}", (i * 7) % 24), 8, (i % 9) as i64);
+            n.labels
+                .insert("pool".into(), ["a", "b", "c"][i % 3].into());
+            n.labels
+                .insert("kubernetes.io/hostname".into(), format!("host-{i}"));
+            n.requested.insert("cpu".into(), (i as i64 % 5) * 8_000);
+            match i % 6 {
+                0 => n.unschedulable = true,
+                1 => n.taints.push(taint("dedicated", "infer")),
+                2 => n.taints.push(taint("nvidia.com/gpu", "true")),
+                3 => n.unhealthy = Some("DiskPressure".into()),
+                _ => {}
+            }
+            nodes.push(n);
+        }
+        let mut pods = vec![pod(1), pod(4), pod(9)];
+        let mut picky = pod(2);
+        picky
+            .placement
+            .node_selector
+            .insert("pool".into(), "b".into());
+        picky.placement.tolerations.push(Toleration {
+            key: "nvidia.com/gpu".into(),
+            operator: "Exists".into(),
+            ..Toleration::default()
+        });
+        pods.push(picky);
+        let mut affine = pod(0);
+        affine.placement.required_terms = vec![vec![Requirement {
+            key: "pool".into(),
+            operator: "NotIn".into(),
+            values: vec!["a".into()],
+        }]];
+        pods.push(affine);
+        let table = NodeTable::new(&nodes, pods.iter());
+        for pod in &pods {
+            let grouped = fit(pod, &table);
+            let mut words: BTreeMap<String, usize> = BTreeMap::new();
+            let mut fitting = Vec::new();
+            let mut nearest: Option<((u8, usize, i64), &str, Misfit)> = None;
+            for node in &nodes {
+                let Some(reason) = misfit(pod, node) else {
+                    fitting.push(node.name.as_str());
+                    continue;
+                };
+                for text in reason.scheduler_words() {
+                    *words.entry(text).or_default() += 1;
+                }
+                let distance = match &reason {
+                    Misfit::Cordoned | Misfit::Condition(_) => (3, 0, 0),
+                    Misfit::Taint { .. } | Misfit::Selector => (2, 0, 0),
+                    Misfit::Insufficient(missing) => {
+                        (1, missing.len(), missing.iter().map(|(_, m)| m).sum())
+                    }
+                };
+                if nearest
+                    .as_ref()
+                    .is_none_or(|(d, name, _)| (distance, node.name.as_str()) < (*d, *name))
+                {
+                    nearest = Some((distance, &node.name, reason));
+                }
+            }
+            let mut groups: Vec<(String, usize)> = words.into_iter().collect();
+            groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            assert_eq!(grouped.groups, groups);
+            assert_eq!(grouped.fitting().collect::<Vec<_>>(), fitting);
+            assert_eq!(
+                grouped.nearest,
+                nearest.map(|(_, name, reason)| (name.to_string(), reason))
+            );
+        }
     }
 }

@@ -79,8 +79,8 @@ impl FieldSource for FitFact {
             "pending_for" => Some(text(super::duration::pending_for(self.pending_seconds))),
             "pending_seconds" => self.pending_seconds.map(|s| num(s as f64)),
             "nodes" => Some(num(self.fit.nodes as f64)),
-            "fitting_nodes" => Some(num(self.fit.fitting.len() as f64)),
-            "fitting_node" => self.fit.fitting.first().map(text),
+            "fitting_nodes" => Some(num(self.fit.fitting_count() as f64)),
+            "fitting_node" => self.fit.fitting().next().map(text),
             "nearest_node" => self.fit.nearest.as_ref().map(|(node, _)| text(node)),
             "nearest_lacks" => self
                 .fit
@@ -101,10 +101,13 @@ impl Fact for FitFact {
     }
 
     fn evidence(&self) -> Vec<Evidence> {
-        let mut message = if self.fit.fitting.is_empty() {
+        let mut message = if self.fit.fitting_count() == 0 {
             format!("no node fits: {}", self.groups())
         } else {
-            format!("fits now on {}", self.fit.fitting.join(", "))
+            format!(
+                "fits now on {}",
+                self.fit.fitting().collect::<Vec<_>>().join(", ")
+            )
         };
         if let Some((node, misfit)) = &self.fit.nearest {
             message.push_str(&format!("; nearest: {node}, lacks {}", misfit.describe()));

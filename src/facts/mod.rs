@@ -18,6 +18,7 @@ pub mod gap;
 pub mod kinds;
 pub mod lint;
 pub mod log;
+pub mod name;
 pub mod needs;
 pub mod node;
 pub mod operation;
@@ -35,6 +36,7 @@ pub mod subject;
 pub mod value;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
@@ -105,6 +107,11 @@ pub struct Inventory {
 
 impl Inventory {
     pub fn merge(&mut self, other: Inventory) {
+        // Merged a few thousand items at a time: growth by an eighth, not
+        // by doubling, for the big vectors (half a million events), so at
+        // most an eighth of them is unused.
+        grow(&mut self.pods, other.pods.len());
+        grow(&mut self.events, other.events.len());
         self.pods.extend(other.pods);
         self.events.extend(other.events);
         self.nodes.extend(other.nodes);
@@ -151,8 +158,9 @@ impl Inventory {
     /// Keeps only the namespaced facts of these namespaces.
     pub fn retain_namespaces(&mut self, namespaces: &BTreeSet<String>) {
         self.pods.retain(|pod| namespaces.contains(&pod.namespace));
-        self.events
-            .retain(|event| event.namespace.is_empty() || namespaces.contains(&event.namespace));
+        self.events.retain(|event| {
+            event.namespace.is_empty() || namespaces.contains(event.namespace.as_str())
+        });
         self.logs.retain(|log| namespaces.contains(&log.namespace));
         // RBAC objects stay (ClusterRoleBindings grant everywhere); only
         // these namespaces are judged.
@@ -175,13 +183,20 @@ impl Inventory {
         let mut verdicts: HashMap<usize, usize> = HashMap::new();
         let mut scheduled_by_event: Vec<bool> = vec![false; self.pods.len()];
         let mut orphan_verdicts: Vec<usize> = Vec::new();
-        let mut event_runs: Vec<Option<RunRef>> = vec![None; self.events.len()];
-        let mut event_pending: Vec<bool> = vec![false; self.events.len()];
-        let mut event_waiting: Vec<Option<Option<Timestamp>>> = vec![None; self.events.len()];
-        let runs_by_uuid: HashMap<&str, &RunRef> = self
+        // One shared copy of a run per pod: a run pod has a dozen events,
+        // and half a million events each holding their own was 100 MiB.
+        let pod_runs: Vec<Option<Arc<RunRef>>> = self
             .pods
             .iter()
-            .filter_map(|pod| pod.run.as_ref().map(|run| (run.uuid.as_str(), run)))
+            .map(|pod| pod.run.clone().map(Arc::new))
+            .collect();
+        let mut event_runs: Vec<Option<Arc<RunRef>>> = vec![None; self.events.len()];
+        let mut event_pending: Vec<bool> = vec![false; self.events.len()];
+        let mut event_waiting: Vec<Option<Option<Timestamp>>> = vec![None; self.events.len()];
+        let runs_by_uuid: HashMap<&str, &Arc<RunRef>> = pod_runs
+            .iter()
+            .flatten()
+            .map(|run| (run.uuid.as_str(), run))
             .collect();
         for (e, event) in self.events.iter().enumerate() {
             if event.involved_kind != "Pod" {
@@ -190,7 +205,7 @@ impl Inventory {
                     event_runs[e] = Some(
                         runs_by_uuid
                             .get(uuid)
-                            .map_or_else(|| RunRef::bare(uuid), |run| (*run).clone()),
+                            .map_or_else(|| Arc::new(RunRef::bare(uuid)), |run| (*run).clone()),
                     );
                 }
                 continue;
@@ -199,7 +214,7 @@ impl Inventory {
                 .get(&(event.namespace.as_str(), event.involved_name.as_str()))
                 .copied();
             if let Some(p) = pod {
-                event_runs[e] = self.pods[p].run.clone();
+                event_runs[e] = pod_runs[p].clone();
                 event_pending[e] = self.pods[p].is_unscheduled_pending();
                 if self.pods[p].phase == "Pending" {
                     event_waiting[e] = Some(self.pods[p].created);
@@ -255,6 +270,11 @@ impl Inventory {
 
         let mut scheduling = Vec::new();
         let mut fits = Vec::new();
+        let by_resource = scheduling::Nodes::new(&nodes);
+        let table = fit::NodeTable::new(
+            &nodes,
+            self.pods.iter().filter(|pod| pod.is_unscheduled_pending()),
+        );
         for (p, pod) in self.pods.iter_mut().enumerate() {
             if pod.phase == "Pending" {
                 pod.pending_seconds = pod.created.map(|created| (now - created).get_seconds());
@@ -281,21 +301,12 @@ impl Inventory {
                     .all(|segment| fit_fact::fit_models(&segment.text))
             });
             let fit = (!nodes.is_empty() && pod.scheduling_gates.is_empty())
-                .then(|| fit::fit(pod, &nodes));
-            if let Some(fit) = &fit {
-                fits.push(fit_fact::FitFact {
-                    subject: pod.subject(),
-                    pending_seconds: pod.pending_seconds,
-                    fit: fit.clone(),
-                    has_verdict,
-                    verdict_checkable,
-                });
-            }
+                .then(|| fit::fit(pod, &table));
             if let Some(&e) = verdicts.get(&p) {
                 let event = &self.events[e];
                 scheduling.extend(SchedulingFact::from_verdict(
                     pod,
-                    &nodes,
+                    &by_resource,
                     &event.message,
                     scheduling::Verdict::Event(event.evidence()),
                 ));
@@ -306,11 +317,11 @@ impl Inventory {
                     .message(message.clone());
                 scheduling.extend(SchedulingFact::from_verdict(
                     pod,
-                    &nodes,
+                    &by_resource,
                     &message,
                     scheduling::Verdict::Condition(evidence),
                 ));
-            } else if let Some(fit) = fit.filter(|f| f.fitting.is_empty()) {
+            } else if let Some(fit) = fit.as_ref().filter(|f| f.fitting_count() == 0) {
                 // No word from the scheduler (expired events, a scheduler
                 // that is down): pxdoctor's own check says why, once the
                 // scheduler has had time to try.
@@ -320,17 +331,27 @@ impl Inventory {
                         .message(fit.message.clone());
                     scheduling.extend(SchedulingFact::from_verdict(
                         pod,
-                        &nodes,
+                        &by_resource,
                         &fit.message,
                         scheduling::Verdict::Fit(evidence),
                     ));
                 }
             }
+            if let Some(fit) = fit {
+                fits.push(fit_fact::FitFact {
+                    subject: pod.subject(),
+                    pending_seconds: pod.pending_seconds,
+                    fit,
+                    has_verdict,
+                    verdict_checkable,
+                });
+            }
         }
+        drop(table);
         for e in orphan_verdicts {
             let event = &self.events[e];
             let stand_in = PodFact {
-                namespace: event.namespace.clone(),
+                namespace: event.namespace.to_string(),
                 name: event.involved_name.clone(),
                 phase: "Pending".into(),
                 scheduler_name: "default-scheduler".into(),
@@ -339,7 +360,7 @@ impl Inventory {
             };
             scheduling.extend(SchedulingFact::from_verdict(
                 &stand_in,
-                &nodes,
+                &by_resource,
                 &event.message,
                 scheduling::Verdict::Event(event.evidence()),
             ));
@@ -450,7 +471,7 @@ impl Inventory {
             .pods
             .iter()
             .filter_map(|pod| pod.run.as_ref())
-            .chain(self.events.iter().filter_map(|event| event.run.as_ref()))
+            .chain(self.events.iter().filter_map(|event| event.run.as_deref()))
             .chain(
                 self.operations
                     .iter()
@@ -632,6 +653,15 @@ impl Inventory {
             }
         }
         facts
+    }
+}
+
+/// Makes room for `more` items, growing by at least an eighth (so that
+/// many small merges still copy each item a bounded number of times).
+fn grow<T>(items: &mut Vec<T>, more: usize) {
+    let needed = items.len() + more;
+    if needed > items.capacity() {
+        items.reserve_exact((needed - items.len()).max(items.capacity() / 8));
     }
 }
 

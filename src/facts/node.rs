@@ -8,7 +8,7 @@ use super::subject::{Evidence, Subject};
 use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, text};
 use super::{Fact, Resources};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Taint {
     pub key: String,
     pub value: String,

@@ -7,6 +7,9 @@
 //! the cluster says about each (the pod's request, the freest node, the nodes
 //! that carry a taint), so that each rule explains one kind of cause.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -176,11 +179,56 @@ pub struct SchedulingFact {
     pub taint: Option<String>,
     pub condition: Option<&'static str>,
     /// GPU-looking nodes that offer none of the requested GPU resource.
-    pub plugin_missing_nodes: Vec<String>,
+    pub plugin_missing_nodes: NodeNames,
     /// Nodes named in evidence: tainted, cordoned, or the freest.
     pub node_evidence: Vec<Evidence>,
-    pub affected_nodes: Vec<String>,
+    pub affected_nodes: NodeNames,
 }
+
+/// How many nodes, and the first few names: all a message shows of them
+/// (see [`NodeNames::name_some`]). One fact per cause of every Pending pod would
+/// otherwise hold thousands of node names each at 5,000 nodes.
+#[derive(Debug, Clone, Default)]
+pub struct NodeNames {
+    shown: Vec<String>,
+    count: usize,
+}
+
+impl NodeNames {
+    pub fn push(&mut self, name: &str) {
+        if self.shown.len() <= NAMES_SHOWN {
+            self.shown.push(name.to_string());
+        }
+        self.count += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// "a, b, c and 11 more": enough names to act on, short enough to
+    /// read; every name when there are few.
+    pub fn name_some(&self) -> String {
+        if self.count <= NAMES_SHOWN + 1 {
+            return self.shown.join(", ");
+        }
+        format!(
+            "{} and {} more",
+            self.shown[..NAMES_SHOWN].join(", "),
+            self.count - NAMES_SHOWN
+        )
+    }
+}
+
+/// Names a message lists before "and N more".
+const NAMES_SHOWN: usize = 3;
+/// Nodes named in a fact's evidence; long lists help no one, the count is
+/// in the explanation.
+const EVIDENCE_NODES: usize = 5;
 
 pub const FIELDS: &[FieldSpec] = &[
     field("subject", Text, "the run (or pod) as people name it"),
@@ -250,11 +298,73 @@ pub const FIELDS: &[FieldSpec] = &[
     ),
 ];
 
+/// The nodes, with what the causes of every Pending pod ask of them per
+/// resource (the freest node, the largest allocatable, GPU nodes without
+/// the device plugin) worked out once per resource instead of once per
+/// pod: the same scan of 5,000 nodes, repeated for 3,000 pods, was a
+/// fifth of the time at large.
+pub struct Nodes<'a> {
+    pub nodes: &'a [NodeFact],
+    by_resource: RefCell<HashMap<String, Rc<ResourceSummary>>>,
+}
+
+struct ResourceSummary {
+    /// The most free node that is not cordoned; among equals the first
+    /// by name.
+    freest: Option<usize>,
+    max_allocatable: Option<i64>,
+    /// GPU-looking nodes with none of it (GPU resources only).
+    plugin_missing: Vec<usize>,
+}
+
+impl<'a> Nodes<'a> {
+    pub fn new(nodes: &'a [NodeFact]) -> Self {
+        Nodes {
+            nodes,
+            by_resource: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn summary(&self, resource: &str) -> Rc<ResourceSummary> {
+        if let Some(summary) = self.by_resource.borrow().get(resource) {
+            return summary.clone();
+        }
+        let nodes = self.nodes;
+        let freest = nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, node)| !node.unschedulable)
+            .map(|(n, node)| (node.free(resource), n))
+            .max_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then_with(|| nodes[b.1].name.cmp(&nodes[a.1].name))
+            })
+            .map(|(_, n)| n);
+        let allocatable = |node: &NodeFact| node.allocatable.get(resource).copied().unwrap_or(0);
+        let plugin_missing = if is_gpu_resource(resource) {
+            (0..nodes.len())
+                .filter(|&n| looks_like_gpu_node(&nodes[n]) && allocatable(&nodes[n]) == 0)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let summary = Rc::new(ResourceSummary {
+            freest,
+            max_allocatable: nodes.iter().map(allocatable).max(),
+            plugin_missing,
+        });
+        self.by_resource
+            .borrow_mut()
+            .insert(resource.to_string(), summary.clone());
+        summary
+    }
+}
+
 impl SchedulingFact {
     /// One fact per cause of `message`, enriched from the pod and the nodes.
     pub fn from_verdict(
         pod: &PodFact,
-        nodes: &[NodeFact],
+        nodes: &Nodes,
         message: &str,
         verdict: Verdict,
     ) -> Vec<SchedulingFact> {
@@ -313,9 +423,9 @@ impl SchedulingFact {
             max_allocatable: None,
             never_fits: false,
             taint_key,
-            plugin_missing_nodes: Vec::new(),
+            plugin_missing_nodes: NodeNames::default(),
             node_evidence: Vec::new(),
-            affected_nodes: Vec::new(),
+            affected_nodes: NodeNames::default(),
         }
     }
 
@@ -344,23 +454,26 @@ impl SchedulingFact {
             .collect()
     }
 
-    fn enrich(&mut self, pod: &PodFact, nodes: &[NodeFact]) {
+    fn enrich(&mut self, pod: &PodFact, index: &Nodes) {
+        let nodes = index.nodes;
         if let Some(resource) = self.resource.clone() {
-            self.enrich_resource(pod, nodes, &resource);
+            self.enrich_resource(pod, index, &resource);
         }
+        // Evidence beyond EVIDENCE_NODES is never built: this runs for
+        // every cause of every Pending pod, over every node.
         if let Some(key) = self.taint_key.clone() {
-            let carriers: Vec<&NodeFact> = nodes
+            let carries = |node: &NodeFact| node.taints.iter().any(|taint| taint.key == key);
+            if let Some(taint) = nodes
                 .iter()
-                .filter(|node| node.taints.iter().any(|taint| taint.key == key))
-                .collect();
-            if let Some(taint) = carriers
-                .first()
-                .and_then(|node| node.taints.iter().find(|taint| taint.key == key))
+                .find_map(|node| node.taints.iter().find(|taint| taint.key == key))
             {
                 self.taint = Some(taint.display());
             }
-            for node in carriers {
-                self.affected_nodes.push(node.name.clone());
+            for node in nodes.iter().filter(|node| carries(node)) {
+                self.affected_nodes.push(&node.name);
+                if self.node_evidence.len() >= EVIDENCE_NODES {
+                    continue;
+                }
                 let mut evidence = Evidence::new("Node").name(node.name.clone());
                 evidence = match self.condition.and_then(|c| node_condition(node, c)) {
                     Some(condition) => evidence
@@ -376,20 +489,35 @@ impl SchedulingFact {
         } else if let Some(condition) = self.condition {
             for node in nodes {
                 if let Some(c) = node_condition(node, condition).filter(|c| condition_is_bad(c)) {
-                    self.affected_nodes.push(node.name.clone());
-                    self.node_evidence.push(
-                        Evidence::new("Node")
-                            .name(node.name.clone())
-                            .reason(format!("{}={}", c.type_, c.status))
-                            .message(c.message.clone()),
-                    );
+                    self.affected_nodes.push(&node.name);
+                    if self.node_evidence.len() < EVIDENCE_NODES {
+                        self.node_evidence.push(
+                            Evidence::new("Node")
+                                .name(node.name.clone())
+                                .reason(format!("{}={}", c.type_, c.status))
+                                .message(c.message.clone()),
+                        );
+                    }
                 }
             }
         }
         if self.segment.text.contains("unschedulable") || self.segment.text == "NodeUnschedulable" {
-            for node in nodes.iter().filter(|node| node.unschedulable) {
-                if !self.affected_nodes.contains(&node.name) {
-                    self.affected_nodes.push(node.name.clone());
+            // Nodes the loops above already counted: the taint's carriers,
+            // or the nodes in the bad condition.
+            let counted = |node: &NodeFact| match (&self.taint_key, self.condition) {
+                (Some(key), _) => node.taints.iter().any(|taint| &taint.key == key),
+                (None, Some(condition)) => {
+                    node_condition(node, condition).is_some_and(condition_is_bad)
+                }
+                (None, None) => false,
+            };
+            let cordoned: Vec<&NodeFact> = nodes
+                .iter()
+                .filter(|node| node.unschedulable && !counted(node))
+                .collect();
+            for node in cordoned {
+                self.affected_nodes.push(&node.name);
+                if self.node_evidence.len() < EVIDENCE_NODES {
                     self.node_evidence.push(
                         Evidence::new("Node")
                             .name(node.name.clone())
@@ -398,26 +526,18 @@ impl SchedulingFact {
                 }
             }
         }
-        // Long lists help no one; the count is in the explanation.
-        self.node_evidence.truncate(5);
+        self.node_evidence.truncate(EVIDENCE_NODES);
     }
 
-    fn enrich_resource(&mut self, pod: &PodFact, nodes: &[NodeFact], resource: &str) {
+    fn enrich_resource(&mut self, pod: &PodFact, index: &Nodes, resource: &str) {
+        let nodes = index.nodes;
+        let summary = index.summary(resource);
         let requested = pod.requests.get(resource).copied();
         self.requested = requested.map(|milli| format_milli(resource, milli));
-        let freest = nodes
-            .iter()
-            .filter(|node| !node.unschedulable)
-            // The most free; among equals the first by name. No clone per
-            // comparison: this runs for every Pending pod over every node.
-            .max_by(|a, b| {
-                a.free(resource)
-                    .cmp(&b.free(resource))
-                    .then_with(|| b.name.cmp(&a.name))
-            });
         // When the freest node now has room, the scheduler's verdict is older
         // than the capacity it saw; naming that node would contradict it.
         let contradicts = |node: &NodeFact| requested.is_some_and(|r| node.free(resource) >= r);
+        let freest = summary.freest.map(|n| &nodes[n]);
         if let Some(node) = freest.filter(|node| !contradicts(node)) {
             self.max_free = Some(format_milli(resource, node.free(resource).max(0)));
             self.max_free_node = Some(node.name.clone());
@@ -427,19 +547,14 @@ impl SchedulingFact {
                     .message(format!("most free: {}", node.describe_capacity(resource))),
             );
         }
-        let max_allocatable = nodes
-            .iter()
-            .map(|node| node.allocatable.get(resource).copied().unwrap_or(0))
-            .max();
-        if let Some(max) = max_allocatable {
+        if let Some(max) = summary.max_allocatable {
             self.max_allocatable = Some(format_milli(resource, max));
             self.never_fits = requested.is_some_and(|request| request > max);
         }
-        if is_gpu_resource(resource) {
-            for node in nodes.iter().filter(|n| {
-                looks_like_gpu_node(n) && n.allocatable.get(resource).copied().unwrap_or(0) == 0
-            }) {
-                self.plugin_missing_nodes.push(node.name.clone());
+        for &n in &summary.plugin_missing {
+            let node = &nodes[n];
+            self.plugin_missing_nodes.push(&node.name);
+            if self.node_evidence.len() < EVIDENCE_NODES {
                 self.node_evidence
                     .push(
                         Evidence::new("Node")
@@ -491,19 +606,6 @@ fn looks_like_gpu_node(node: &NodeFact) -> bool {
         .any(|key| labels.get(*key).is_some_and(|t| GPU_INSTANCE.is_match(t)))
 }
 
-/// "a, b, c and 11 more": enough names to act on, short enough to read.
-fn name_some(names: &[String]) -> String {
-    const SHOWN: usize = 3;
-    if names.len() <= SHOWN + 1 {
-        return names.join(", ");
-    }
-    format!(
-        "{} and {} more",
-        names[..SHOWN].join(", "),
-        names.len() - SHOWN
-    )
-}
-
 /// The node's condition behind a label: NotReady is the Ready condition.
 fn node_condition<'a>(node: &'a NodeFact, label: &str) -> Option<&'a super::NodeConditionFact> {
     let type_ = if label == "NotReady" { "Ready" } else { label };
@@ -541,9 +643,9 @@ impl FieldSource for SchedulingFact {
             "gpu_nodes_without_plugin" => (!self.plugin_missing_nodes.is_empty())
                 .then(|| num(self.plugin_missing_nodes.len() as f64)),
             "plugin_missing_nodes" => (!self.plugin_missing_nodes.is_empty())
-                .then(|| text(name_some(&self.plugin_missing_nodes))),
+                .then(|| text(self.plugin_missing_nodes.name_some())),
             "affected_nodes" => {
-                (!self.affected_nodes.is_empty()).then(|| text(name_some(&self.affected_nodes)))
+                (!self.affected_nodes.is_empty()).then(|| text(self.affected_nodes.name_some()))
             }
             "source" => Some(text(match self.verdict {
                 Verdict::Event(_) => "event",
@@ -689,8 +791,14 @@ mod tests {
 
     #[test]
     fn long_node_lists_are_shortened() {
-        let names: Vec<String> = (1..=6).map(|i| format!("n{i}")).collect();
-        assert_eq!(name_some(&names), "n1, n2, n3 and 3 more");
-        assert_eq!(name_some(&names[..4]), "n1, n2, n3, n4");
+        let mut names = NodeNames::default();
+        for i in 1..=6 {
+            names.push(&format!("n{i}"));
+            if i == 4 {
+                assert_eq!(names.name_some(), "n1, n2, n3, n4");
+            }
+        }
+        assert_eq!(names.name_some(), "n1, n2, n3 and 3 more");
+        assert_eq!(names.len(), 6);
     }
 }

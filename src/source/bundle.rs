@@ -45,6 +45,7 @@ pub fn read(path: &Path) -> Result<Vec<SnapshotFile>> {
             shown: PathBuf::from(format!("{}!/{}", path.display(), relative.display())),
             relative,
             content,
+            on_disk: false,
         });
     }
     strip_common_folder(&mut files);

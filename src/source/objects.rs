@@ -3,7 +3,9 @@
 //! A document is a single object or a `List`/`*List` with `items`. JSON is
 //! decoded item by item from borrowed slices of the file, so a list of
 //! 100,000 pods never exists as a tree in memory; YAML documents (small, hand
-//! made or exported) go through a generic value first.
+//! made or exported) go through a generic value first. A snapshot
+//! directory's lists are read from the file in pieces, one item at a time
+//! ([`read_json_file`]), so that not even the file is held whole.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -283,6 +285,12 @@ fn polyaxon_resource(kind: &str, api_version: Option<&str>) -> Option<&'static s
 
 fn json_problem(path: &Path, content: &str, offset: usize, error: &serde_json::Error) -> Problem {
     let (base_line, base_column) = line_column(content, offset);
+    problem_at(path, base_line, base_column, error)
+}
+
+/// A problem with an error relative to a text that starts at this line
+/// and column of the file.
+fn problem_at(path: &Path, base_line: u64, base_column: u64, error: &serde_json::Error) -> Problem {
     let (line, column) = if error.line() <= 1 {
         (
             base_line,
@@ -310,6 +318,357 @@ fn line_column(content: &str, offset: usize) -> (u64, u64) {
     let before = &content[..offset.min(content.len())];
     let line = before.matches('\n').count() as u64 + 1;
     let column = before.rsplit('\n').next().map_or(0, |s| s.chars().count()) as u64 + 1;
+    (line, column)
+}
+
+/// Reads a JSON list (`{"kind": "PodList", "items": [...]}`) from the file
+/// at `path` into `inventory`, one item at a time; true when it did. False
+/// when the file is not a list or not one this reader takes (a syntax
+/// error, text that is not UTF-8, a repeated key): the caller then reads
+/// the file whole with [`read_json`], which says what is wrong exactly as
+/// it always did, and adds none of this reader's problems. Items read
+/// before such a problem stay in `inventory`, which is harmless: a file
+/// with a problem fails the whole snapshot, and a file that is not a list
+/// has no items. Problems name the file, line and column.
+///
+/// Every [`BATCH`] items `flush` is called with `inventory`, to move the
+/// facts so far where they are kept: a worker's own vectors then stay
+/// small instead of growing to a whole file's facts.
+pub fn read_json_file(
+    path: &Path,
+    inventory: &mut Inventory,
+    problems: &mut Vec<Problem>,
+    flush: &mut dyn FnMut(&mut Inventory),
+) -> bool {
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut scanner = Scanner {
+        file,
+        buf: Vec::new(),
+        start: 0,
+        pos: 0,
+        eof: false,
+    };
+    let mut list = StreamedList {
+        path,
+        inventory,
+        flush,
+        batched: 0,
+        problems: Vec::new(),
+        kind: None,
+        api_version: None,
+        deferred: Vec::new(),
+    };
+    if list.read(&mut scanner) != Some(true) {
+        return false;
+    }
+    let item_kind = list.item_kind();
+    if let Some(kind) = item_kind
+        .as_deref()
+        .filter(|kind| KNOWN_KINDS.contains(kind))
+    {
+        list.inventory.kinds_seen.insert(kind.to_string());
+    }
+    // Items that needed the list's kind or apiVersion, which come after
+    // `items` in kubectl's key order.
+    for (offset, item) in std::mem::take(&mut list.deferred) {
+        if !list.item(offset, &item, true) {
+            return false;
+        }
+    }
+    problems.extend(list.problems);
+    true
+}
+
+/// A file read in pieces: `buf[start..]` holds what is not consumed yet
+/// (and the value being cut out); `buf` never holds more than one item.
+struct Scanner {
+    file: std::fs::File,
+    buf: Vec<u8>,
+    /// File offset of `buf[0]`.
+    start: u64,
+    pos: usize,
+    eof: bool,
+}
+
+impl Scanner {
+    /// Reads more of the file; false at its end.
+    fn fill(&mut self) -> bool {
+        use std::io::Read;
+        if self.eof {
+            return false;
+        }
+        let old = self.buf.len();
+        self.buf.resize(old + (1 << 16), 0);
+        match self.file.read(&mut self.buf[old..]) {
+            Ok(n) if n > 0 => {
+                self.buf.truncate(old + n);
+                true
+            }
+            _ => {
+                self.buf.truncate(old);
+                self.eof = true;
+                false
+            }
+        }
+    }
+
+    /// Forgets what was consumed, so the buffer stays one item long.
+    fn drop_consumed(&mut self) {
+        self.buf.drain(..self.pos);
+        self.start += self.pos as u64;
+        self.pos = 0;
+    }
+
+    /// The next byte that is not whitespace, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        loop {
+            while let Some(&b) = self.buf.get(self.pos) {
+                if !b.is_ascii_whitespace() {
+                    return Some(b);
+                }
+                self.pos += 1;
+            }
+            self.drop_consumed();
+            if !self.fill() {
+                return None;
+            }
+        }
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.pos += 1)
+    }
+
+    /// Cuts out the next value: its file offset and its bytes. Brackets are
+    /// balanced and strings skipped; serde_json checks the rest.
+    fn value(&mut self) -> Option<(u64, std::ops::Range<usize>)> {
+        self.peek()?;
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        let mut i = self.pos;
+        loop {
+            let Some(&b) = self.buf.get(i) else {
+                // Moving the value to the front only when more must be
+                // read keeps the copying to about once per byte.
+                i -= self.pos;
+                self.drop_consumed();
+                if !self.fill() {
+                    // A scalar may end the file; anything else is cut short.
+                    return (depth == 0 && !in_string && i > 0).then_some((self.start, 0..i));
+                }
+                continue;
+            };
+            if in_string {
+                if escaped {
+                    escaped = false;
+                    i += 1;
+                    continue;
+                }
+                // Straight to the next quote or backslash: most of a file
+                // is inside strings.
+                let Some(k) = self.buf[i..].iter().position(|&b| b == b'"' || b == b'\\') else {
+                    i = self.buf.len();
+                    continue;
+                };
+                i += k;
+                if self.buf[i] == b'\\' {
+                    escaped = true;
+                } else {
+                    in_string = false;
+                    if depth == 0 {
+                        i += 1;
+                        break;
+                    }
+                }
+            } else {
+                match b {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' if depth == 0 => break,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            i += 1;
+                            break;
+                        }
+                    }
+                    b',' | b':' if depth == 0 => break,
+                    b if depth == 0 && b.is_ascii_whitespace() => break,
+                    _ => {}
+                }
+            }
+            i += 1;
+        }
+        let begin = self.pos;
+        self.pos = i;
+        (i > begin).then_some((self.start + begin as u64, begin..i))
+    }
+}
+
+/// What one streamed list has given so far.
+/// Items between two calls of `read_json_file`'s `flush`.
+pub const BATCH: usize = 4096;
+
+struct StreamedList<'p> {
+    path: &'p Path,
+    inventory: &'p mut Inventory,
+    flush: &'p mut dyn FnMut(&mut Inventory),
+    /// Items since the last flush.
+    batched: usize,
+    problems: Vec<Problem>,
+    kind: Option<String>,
+    api_version: Option<String>,
+    /// Items without their own kind or apiVersion, by file offset.
+    deferred: Vec<(u64, Vec<u8>)>,
+}
+
+impl StreamedList<'_> {
+    /// The top-level object. Some(true): a list, read; Some(false): not a
+    /// list; None: not one this reader takes.
+    fn read(&mut self, scanner: &mut Scanner) -> Option<bool> {
+        scanner.expect(b'{')?;
+        let mut seen: Vec<String> = Vec::new();
+        let mut first = true;
+        loop {
+            if scanner.peek()? == b'}' {
+                scanner.pos += 1;
+                break;
+            }
+            if !first {
+                scanner.expect(b',')?;
+            }
+            first = false;
+            let (_, range) = scanner.value()?;
+            let key: String = serde_json::from_slice(&scanner.buf[range]).ok()?;
+            if seen.contains(&key) {
+                return None;
+            }
+            scanner.expect(b':')?;
+            match key.as_str() {
+                "items" if scanner.peek()? == b'[' => {
+                    scanner.pos += 1;
+                    self.items(scanner)?;
+                }
+                "items" => return None,
+                "kind" | "apiVersion" => {
+                    let (_, range) = scanner.value()?;
+                    let value: Option<String> = serde_json::from_slice(&scanner.buf[range]).ok()?;
+                    if key == "kind" {
+                        self.kind = value;
+                    } else {
+                        self.api_version = value;
+                    }
+                }
+                _ => {
+                    let (_, range) = scanner.value()?;
+                    serde_json::from_slice::<serde::de::IgnoredAny>(&scanner.buf[range]).ok()?;
+                }
+            }
+            seen.push(key);
+        }
+        // Nothing may follow the object.
+        if scanner.peek().is_some() {
+            return None;
+        }
+        Some(seen.iter().any(|key| key == "items"))
+    }
+
+    fn items(&mut self, scanner: &mut Scanner) -> Option<()> {
+        if scanner.peek()? == b']' {
+            scanner.pos += 1;
+            return Some(());
+        }
+        loop {
+            let (offset, range) = scanner.value()?;
+            let item = &scanner.buf[range];
+            if !self.item(offset, item, false) {
+                return None;
+            }
+            self.batched += 1;
+            if self.batched == BATCH {
+                (self.flush)(self.inventory);
+                self.batched = 0;
+            }
+            match scanner.peek()? {
+                b',' => scanner.pos += 1,
+                b']' => {
+                    scanner.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn item_kind(&self) -> Option<String> {
+        let list_kind = self.kind.as_deref().unwrap_or("List");
+        list_kind
+            .strip_suffix("List")
+            .filter(|kind| !kind.is_empty())
+            .map(str::to_string)
+    }
+
+    /// Decodes one item at `offset` of the file. `last`: the whole list is
+    /// read, so its kind and apiVersion are final. False: the item is not
+    /// valid JSON, which [`read_json`] reports.
+    fn item(&mut self, offset: u64, item: &[u8], last: bool) -> bool {
+        let Ok(text) = std::str::from_utf8(item) else {
+            return false;
+        };
+        let own: Envelope = match serde_json::from_str(text) {
+            Ok(own) => own,
+            Err(error) if error.is_data() => {
+                self.problem(offset, &error);
+                return true;
+            }
+            Err(_) => return false,
+        };
+        if !last && (own.kind.is_none() || own.api_version.is_none()) {
+            self.deferred.push((offset, item.to_vec()));
+            return true;
+        }
+        let item_kind = self.item_kind();
+        let kind = own.kind.as_deref().or(item_kind.as_deref());
+        let api_version = own.api_version.as_deref().or(self.api_version.as_deref());
+        if let Some(kind) = kind
+            && let Err(error) = ingest(kind, api_version, text, self.inventory)
+        {
+            self.problem(offset, &error);
+        }
+        true
+    }
+
+    fn problem(&mut self, offset: u64, error: &serde_json::Error) {
+        let (line, column) = file_line_column(self.path, offset);
+        self.problems
+            .push(problem_at(self.path, line, column, error));
+    }
+}
+
+/// Line and column (in characters, as [`line_column`] counts) of a byte
+/// offset of a file, read again for it: only when an item is wrong.
+fn file_line_column(path: &Path, offset: u64) -> (u64, u64) {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else {
+        return (1, 1);
+    };
+    let mut reader = std::io::BufReader::new(file).take(offset);
+    let (mut line, mut column) = (1u64, 1u64);
+    let mut chunk = [0u8; 1 << 16];
+    while let Ok(n) = reader.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        for &b in &chunk[..n] {
+            if b == b'\n' {
+                line += 1;
+                column = 1;
+            } else if b & 0xC0 != 0x80 {
+                column += 1;
+            }
+        }
+    }
     (line, column)
 }
 
@@ -389,5 +748,72 @@ pub fn read_yaml(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The streamed reader and the whole-file reader agree on what a list
+    /// holds and on where its problems are: file, line and column.
+    #[test]
+    fn streamed_lists_name_the_same_positions_as_whole_files() {
+        let text = concat!(
+            "{\"apiVersion\": \"v1\", \"items\": [\n",
+            "  {\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"ok\"}},\n",
+            "  {\"apiVersion\": \"v1\", \"kind\": \"Node\", \"metadata\": {\"name\": \"é\"}}, ",
+            "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"p\"}, ",
+            "\"spec\": {\"containers\": \"oops\"}},\n",
+            // Quotes, brackets and backslashes inside a string end nothing.
+            "  {\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"q\\\"}]\\\\\"}},\n",
+            "  {\"kind\": \"Pod\", \"metadata\": {\"name\": \"later\"}}\n",
+            "], \"kind\": \"List\", \"metadata\": {\"resourceVersion\": \"\"}}\n",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pods.json");
+        std::fs::write(&path, text).unwrap();
+
+        let (mut whole, mut whole_problems) = (Inventory::default(), Vec::new());
+        read_json(&path, text, &mut whole, &mut whole_problems);
+        let (mut streamed, mut streamed_problems) = (Inventory::default(), Vec::new());
+        assert!(read_json_file(
+            &path,
+            &mut streamed,
+            &mut streamed_problems,
+            &mut |_| {}
+        ));
+
+        let position = |problems: &[Problem]| {
+            problems
+                .iter()
+                .map(|p| (p.position.to_string(), p.message.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(position(&streamed_problems), position(&whole_problems));
+        assert_eq!(streamed_problems.len(), 1);
+        let shown = streamed_problems[0].position.to_string();
+        // Line 3, after an "é": columns count characters, not bytes.
+        assert!(shown.ends_with("pods.json:3:159"), "{shown}");
+        let names = |inventory: &Inventory| {
+            let mut names: Vec<String> = inventory.pods.iter().map(|p| p.name.clone()).collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names(&streamed), ["later", "ok", "q\"}]\\"]);
+        assert_eq!(names(&streamed), names(&whole));
+        assert_eq!(streamed.nodes.len(), 1);
+        assert_eq!(streamed.kinds_seen, whole.kinds_seen);
+
+        // Not valid JSON: left to the whole-file reader, without problems.
+        std::fs::write(&path, text.replacen("\"ok\"}}", "\"ok\"}", 1)).unwrap();
+        let (mut inventory, mut problems) = (Inventory::default(), Vec::new());
+        assert!(!read_json_file(
+            &path,
+            &mut inventory,
+            &mut problems,
+            &mut |_| {}
+        ));
+        assert!(problems.is_empty());
     }
 }

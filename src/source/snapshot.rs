@@ -21,6 +21,9 @@ pub struct SnapshotFile {
     pub relative: PathBuf,
     pub shown: PathBuf,
     pub content: Vec<u8>,
+    /// Not read yet: `content` is empty and the file is at `shown`. Lists
+    /// are then decoded from the file item by item, never held whole.
+    pub on_disk: bool,
 }
 
 /// Reads a snapshot directory or bundle into an inventory.
@@ -35,14 +38,11 @@ pub fn load(path: &Path) -> Result<Inventory> {
         let mut files = Vec::new();
         walk(path, path, &mut files)?;
         read_all(files, |(relative, full)| {
-            let content = std::fs::read(&full).map_err(|error| Problem {
-                position: Position::file(&full),
-                message: format!("cannot read: {error}"),
-            })?;
             Ok(SnapshotFile {
                 relative,
                 shown: full,
-                content,
+                content: Vec::new(),
+                on_disk: true,
             })
         })
     } else {
@@ -81,11 +81,15 @@ fn read_all<T: Send>(
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(8);
-    let results: Vec<(Inventory, Vec<Problem>)> = std::thread::scope(|scope| {
+    // Facts join the one inventory as they are read (every few thousand
+    // items of a list, and at the end of each file): merging whole
+    // per-worker inventories at the end held two copies of the largest
+    // vectors (half a million events) at once.
+    let shared = Mutex::new(Inventory::default());
+    let results: Vec<Vec<Problem>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
-                    let mut inventory = Inventory::default();
                     let mut problems = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -93,12 +97,19 @@ fn read_all<T: Send>(
                         let Some(file) = slot.lock().ok().and_then(|mut f| f.take()) else {
                             continue;
                         };
+                        let mut part = Inventory::default();
+                        let mut flush = |part: &mut Inventory| {
+                            if let Ok(mut inventory) = shared.lock() {
+                                inventory.merge(std::mem::take(part));
+                            }
+                        };
                         match open(file) {
-                            Ok(file) => read_file(&file, &mut inventory, &mut problems),
+                            Ok(file) => read_file(&file, &mut part, &mut problems, &mut flush),
                             Err(problem) => problems.push(problem),
                         }
+                        flush(&mut part);
                     }
-                    (inventory, problems)
+                    problems
                 })
             })
             .collect();
@@ -107,12 +118,8 @@ fn read_all<T: Send>(
             .map(|handle| handle.join().unwrap_or_default())
             .collect()
     });
-    let mut inventory = Inventory::default();
-    let mut problems = Vec::new();
-    for (part, part_problems) in results {
-        inventory.merge(part);
-        problems.extend(part_problems);
-    }
+    let inventory = shared.into_inner().unwrap_or_default();
+    let mut problems: Vec<Problem> = results.into_iter().flatten().collect();
     if problems.is_empty() {
         Ok(inventory)
     } else {
@@ -124,13 +131,48 @@ fn read_all<T: Send>(
 }
 
 /// What a file is, by where it sits and how it is named.
-fn read_file(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<Problem>) {
+/// `flush` moves what `inventory` holds so far where it is kept; called
+/// every few thousand items of a long list.
+fn read_file(
+    file: &SnapshotFile,
+    inventory: &mut Inventory,
+    problems: &mut Vec<Problem>,
+    flush: &mut dyn FnMut(&mut Inventory),
+) {
     let parts: Vec<String> = file
         .relative
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     let name = parts.last().map(String::as_str).unwrap_or("");
+    if file.on_disk {
+        let manifest = parts.len() == 1 && name == "manifest.json";
+        let probe = parts.first().map(String::as_str) == Some("probes");
+        if name.ends_with(".json")
+            && !manifest
+            && !probe
+            && objects::read_json_file(&file.shown, inventory, problems, flush)
+        {
+            return;
+        }
+        // Not a list (or not one the streaming reader takes): read whole.
+        match std::fs::read(&file.shown) {
+            Ok(content) => {
+                let loaded = SnapshotFile {
+                    relative: file.relative.clone(),
+                    shown: file.shown.clone(),
+                    content,
+                    on_disk: false,
+                };
+                read_file(&loaded, inventory, problems, flush);
+            }
+            Err(error) => problems.push(Problem {
+                position: Position::file(&file.shown),
+                message: format!("cannot read: {error}"),
+            }),
+        }
+        return;
+    }
     let mut text = || match std::str::from_utf8(&file.content) {
         Ok(text) => Some(text),
         Err(error) => {
