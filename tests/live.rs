@@ -604,6 +604,17 @@ fn run_namespaces_come_from_the_agents_config_map_and_their_rbac_is_read() {
             server.requests()
         );
     }
+    // The ConfigMaps that name ml-team are the ones the check reads: one
+    // LIST per namespace, not one for discovery and another for the check.
+    for namespace in ["polyaxon", "ml-team"] {
+        let path = format!("/api/v1/namespaces/{namespace}/configmaps");
+        let lists = server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == path)
+            .count();
+        assert_eq!(lists, 1, "{path}: {:#?}", server.requests());
+    }
     // Asked about polyaxon only, ml-team was not read: nothing is said of it.
     let only = json(&pxdoctor(
         &["check", "-n", "polyaxon", "-o", "json"],

@@ -73,7 +73,8 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
         progress.clone(),
     ));
     fetcher.say("finding Polyaxon's namespaces".into());
-    let namespaces = namespaces(options, &fetcher, client.default_namespace()).await;
+    let (namespaces, early) =
+        namespaces(options, &fetcher, client.default_namespace(), keep_raw).await;
     let scopes: Vec<Option<String>> = if namespaces.is_empty() {
         vec![None]
     } else {
@@ -95,6 +96,12 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
             vec![None]
         };
         for scope in scopes {
+            let done = early.iter().any(|listed| {
+                listed.resource.full_name() == resource.full_name() && listed.namespace == scope
+            });
+            if done {
+                continue;
+            }
             let fetcher = fetcher.clone();
             jobs.spawn(async move { list(&fetcher, resource, scope, keep_raw).await });
         }
@@ -107,8 +114,12 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
     let mut problems = Vec::new();
     let mut failures = Vec::new();
     let mut succeeded = 0;
+    let mut outcomes = early;
     while let Some(joined) = jobs.join_next().await {
         let Ok(outcome) = joined else { continue };
+        outcomes.push(outcome);
+    }
+    for outcome in outcomes {
         match outcome.result {
             Ok(()) => {
                 succeeded += 1;
@@ -284,17 +295,20 @@ fn spinner(verbose: bool) -> Option<ProgressBar> {
 }
 
 /// -n, else -A, else where Polyaxon runs (plus its agent's additional
-/// namespaces), else the context's namespace.
+/// namespaces), else the context's namespace. The ConfigMap lists that
+/// name the additional namespaces are returned too: they are the same
+/// lists the check needs, so they are not made twice.
 async fn namespaces(
     options: &ClusterOptions,
-    fetcher: &Fetcher,
+    fetcher: &Arc<Fetcher>,
     context_namespace: &str,
-) -> Vec<String> {
+    keep_raw: bool,
+) -> (Vec<String>, Vec<Listed>) {
     if let Some(namespace) = &options.namespace {
-        return vec![namespace.clone()];
+        return (vec![namespace.clone()], Vec::new());
     }
     if options.all_namespaces {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let mut found = BTreeSet::new();
     let platform =
@@ -310,22 +324,24 @@ async fn namespaces(
     if found.is_empty() {
         found.insert(context_namespace.to_string());
     }
+    let config_maps = RESOURCES
+        .iter()
+        .find(|resource| resource.kind == "ConfigMap")
+        .expect("ConfigMaps are among the resources");
+    let mut jobs = JoinSet::new();
     for namespace in found.clone() {
-        let path = format!("/api/v1/namespaces/{namespace}/configmaps?limit=100");
-        let Ok(body) = fetcher.get(&path).await else {
-            continue;
-        };
-        let list: Value = serde_json::from_str(&body).unwrap_or_default();
-        for item in list["items"].as_array().into_iter().flatten() {
-            if let Some(extra) = item
-                .pointer("/data/POLYAXON_ADDITIONAL_NAMESPACES")
-                .and_then(Value::as_str)
-            {
-                found.extend(agent_config::additional_namespaces(extra));
-            }
-        }
+        let fetcher = fetcher.clone();
+        jobs.spawn(async move { list(&fetcher, config_maps, Some(namespace), keep_raw).await });
     }
-    found.into_iter().collect()
+    let mut early = Vec::new();
+    while let Some(joined) = jobs.join_next().await {
+        let Ok(listed) = joined else { continue };
+        for config in &listed.inventory.agent_configs {
+            found.extend(config.additional_namespaces.iter().cloned());
+        }
+        early.push(listed);
+    }
+    (found.into_iter().collect(), early)
 }
 
 /// Polyaxon's custom resources the API server offers, from discovery; None

@@ -47,14 +47,6 @@ pub const RESOURCES: &[Resource] = &[
         needed_for: "whether the runs' volume claims exist and are bound",
     },
     Resource {
-        kind: "ConfigMap",
-        plural: "configmaps",
-        group: "",
-        version: "v1",
-        namespaced: true,
-        needed_for: "the agent's artifacts store and connections",
-    },
-    Resource {
         kind: "StorageClass",
         plural: "storageclasses",
         group: "storage.k8s.io",
@@ -132,7 +124,7 @@ pub const RESOURCES: &[Resource] = &[
         group: "",
         version: "v1",
         namespaced: true,
-        needed_for: "the namespaces Polyaxon's agent sends runs to (POLYAXON_ADDITIONAL_NAMESPACES)",
+        needed_for: "the namespaces Polyaxon's agent sends runs to (POLYAXON_ADDITIONAL_NAMESPACES) and its artifacts store",
     },
 ];
 
@@ -223,5 +215,17 @@ mod tests {
         let nodes = RESOURCES.iter().find(|r| r.plural == "nodes").unwrap();
         assert_eq!(nodes.path(Some("ml")), "/api/v1/nodes");
         assert_eq!(nodes.bundle_path(Some("ml")), "cluster/nodes.json");
+    }
+
+    #[test]
+    fn each_resource_is_listed_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for resource in RESOURCES.iter().chain(POLYAXON) {
+            assert!(
+                seen.insert(resource.full_name()),
+                "{} twice",
+                resource.full_name()
+            );
+        }
     }
 }
