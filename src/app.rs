@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use clap::{CommandFactory, FromArgMatches};
 
-use crate::cli::{CheckArgs, Cli, ClusterArgs, CollectArgs, Command, RulesCommand, S3Args};
+use crate::cli::{CheckArgs, Cli, ClusterArgs, CollectArgs, Command, ProbeArgs, RulesCommand};
 use crate::config::Config;
 use crate::config::matcher::PodMarks;
 use crate::engine::{self, Engine};
@@ -92,7 +92,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
         }
         None => {
             let (mut gathered, probe) =
-                runtime()?.block_on(gather_and_ask(&args.cluster, false, args.no_api))?;
+                runtime()?.block_on(gather_and_ask(&args.cluster, false, args.probes.no_api))?;
             gathered.inventory.polyaxon_api = probe;
             let source = Source {
                 kind: "cluster".into(),
@@ -104,7 +104,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
         }
     };
     let probes = runtime()?.block_on(probe_stores(
-        &args.s3,
+        &args.probes,
         &inventory,
         live,
         &args.cluster,
@@ -299,7 +299,7 @@ async fn gather(args: &ClusterArgs, keep_raw: bool) -> Result<cluster::Gathered>
 /// stores the agent names. None keeps what the source has (a snapshot's
 /// recorded probe).
 async fn probe_stores(
-    args: &S3Args,
+    args: &ProbeArgs,
     inventory: &crate::facts::Inventory,
     live: bool,
     cluster: &ClusterArgs,
@@ -386,15 +386,10 @@ fn collect(args: &CollectArgs) -> Result<u8> {
     let deadline = tokio::time::Instant::now() + args.cluster.timeout;
     let runtime = runtime()?;
     let (mut gathered, probe) =
-        runtime.block_on(gather_and_ask(&args.cluster, true, args.no_api))?;
-    let s3 = S3Args {
-        no_s3: args.no_s3,
-        no_write_probe: args.no_write_probe,
-        ..S3Args::default()
-    };
+        runtime.block_on(gather_and_ask(&args.cluster, true, args.probes.no_api))?;
     let probes = runtime
         .block_on(probe_stores(
-            &s3,
+            &args.probes,
             &gathered.inventory,
             true,
             &args.cluster,

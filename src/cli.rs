@@ -179,22 +179,23 @@ pub struct CheckArgs {
     #[arg(long, value_name = "LEVEL", default_value = "error")]
     pub fail_on: FailOnArg,
 
+    #[command(flatten)]
+    pub probes: ProbeArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// What is probed besides the cluster: the Polyaxon API and the artifacts
+/// store. `check` and `collect` take the same flags.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ProbeArgs {
     /// Do not call the Polyaxon API with the CLI's configuration
     /// (POLYAXON_HOME or ~/.polyaxon, POLYAXON_HOST, POLYAXON_AUTH_TOKEN).
     /// With --snapshot the API is never called; a recorded probe is read.
     #[arg(long)]
     pub no_api: bool,
 
-    #[command(flatten)]
-    pub s3: S3Args,
-
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
-}
-
-/// The artifacts-store probe's flags.
-#[derive(Debug, Args, Clone, Default)]
-pub struct S3Args {
     /// Do not probe the artifacts store (and, with --snapshot, ignore the
     /// recorded probe).
     #[arg(long)]
@@ -319,17 +320,8 @@ pub struct CollectArgs {
     #[arg(short = 'o', long = "output", value_name = "BUNDLE.tar.gz")]
     pub output: PathBuf,
 
-    /// Do not probe the artifacts store.
-    #[arg(long)]
-    pub no_s3: bool,
-
-    /// Probe reading only: no PutObject and DeleteObject of a probe object.
-    #[arg(long)]
-    pub no_write_probe: bool,
-    /// Do not probe the Polyaxon API with the CLI's configuration (the
-    /// probe's result goes to probes/polyaxon-api.json, never the token).
-    #[arg(long)]
-    pub no_api: bool,
+    #[command(flatten)]
+    pub probes: ProbeArgs,
 
     #[command(flatten)]
     pub cluster: ClusterArgs,
