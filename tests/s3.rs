@@ -703,3 +703,35 @@ fn a_name_that_does_not_resolve_stops_at_the_dns_step() {
     assert_eq!(steps[0].code.as_deref(), Some("dns_failed"));
     assert!(steps[0].message.as_deref().unwrap().contains("minio.minio"));
 }
+
+#[test]
+fn credentials_in_the_endpoint_url_are_masked_in_every_step() {
+    use pxdoctor::facts::store::S3Target;
+    use pxdoctor::source::s3::{ProbeOptions, Resolver, probe};
+    let target = S3Target {
+        store: "minio".into(),
+        bucket: "plx".into(),
+        endpoint: Some(format!(
+            "http://minio:hunter2secret@127.0.0.1:{}",
+            free_port()
+        )),
+        ..S3Target::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let steps = runtime.block_on(async {
+        let options = ProbeOptions {
+            step_timeout: Duration::from_secs(2),
+            deadline: tokio::time::Instant::now() + Duration::from_secs(5),
+            write: false,
+            resolver: Resolver::Static(BTreeMap::new()),
+        };
+        probe(&target, &options).await
+    });
+    assert_eq!(steps.last().unwrap().code.as_deref(), Some("refused"));
+    let shown = serde_json::to_string(&steps).unwrap();
+    assert!(!shown.contains("hunter2secret"), "{shown}");
+    assert!(shown.contains("minio:****@127.0.0.1"), "{shown}");
+}

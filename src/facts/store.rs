@@ -15,6 +15,7 @@ use super::Fact;
 use super::agent_config::AgentConfig;
 use super::subject::{Evidence, Subject};
 use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, text};
+use crate::redact::redact_line;
 
 /// The keys of a store Secret whose values the probe uses. Nothing else of
 /// a Secret is kept, and these are never printed (see `Debug`).
@@ -406,11 +407,11 @@ pub fn check(
         let region = secret.and_then(|s| s.value("AWS_REGION").map(str::to_string));
         if let Some(endpoint) = &endpoint {
             if !endpoint.contains("://") {
-                problem("endpoint_no_scheme", endpoint.clone());
+                problem("endpoint_no_scheme", redact_line(endpoint));
                 continue;
             }
             if needs_path_style(endpoint) {
-                problem("path_style", endpoint.clone());
+                problem("path_style", redact_line(endpoint));
             }
         } else if secret.is_some_and(|s| !s.keys.contains("AWS_REGION")) {
             problem("no_region", String::new());
@@ -461,16 +462,11 @@ pub fn check(
 /// Virtual-hosted addressing puts the bucket in the host name, which an IP
 /// address or a single MinIO host cannot serve.
 pub fn needs_path_style(endpoint: &str) -> bool {
-    let host = endpoint
-        .split("://")
-        .nth(1)
-        .unwrap_or(endpoint)
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("");
-    host.parse::<std::net::Ipv4Addr>().is_ok()
-        || endpoint.contains('[')
-        || host == "localhost"
+    let uri: Option<http::Uri> = endpoint.parse().ok();
+    let host = uri.as_ref().and_then(http::Uri::host).unwrap_or("");
+    host.trim_matches(['[', ']'])
+        .parse::<std::net::IpAddr>()
+        .is_ok()
         || host.contains("minio")
         || !host.contains('.')
 }
@@ -590,6 +586,8 @@ mod tests {
         assert!(needs_path_style("http://10.0.0.5:9000"));
         assert!(needs_path_style("http://minio.minio.svc:9000"));
         assert!(needs_path_style("http://127.0.0.1:5000"));
+        assert!(needs_path_style("http://[::1]:9000"));
+        assert!(needs_path_style("http://localhost:9000"));
         assert!(!needs_path_style("https://s3.eu-west-1.amazonaws.com"));
     }
 

@@ -211,7 +211,8 @@ impl Run<'_> {
             store: self.target.store.clone(),
             namespace: self.target.namespace.clone(),
             secret: self.target.secret.clone(),
-            endpoint: self.endpoint.clone(),
+            // An endpoint may carry user:password@ (MinIO behind a proxy).
+            endpoint: crate::redact::redact_line(&self.endpoint),
             bucket: self.target.bucket.clone(),
             prefix: self.target.prefix.clone(),
             step: step.into(),
