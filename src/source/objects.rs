@@ -327,9 +327,10 @@ fn line_column(content: &str, offset: usize) -> (u64, u64) {
 /// error, text that is not UTF-8, a repeated key): the caller then reads
 /// the file whole with [`read_json`], which says what is wrong exactly as
 /// it always did, and adds none of this reader's problems. Items read
-/// before such a problem stay in `inventory`, which is harmless: a file
-/// with a problem fails the whole snapshot, and a file that is not a list
-/// has no items. Problems name the file, line and column.
+/// before such a problem stay in `inventory`, which is harmless only
+/// because this reader gives up on nothing the whole-file reader accepts:
+/// a file with a problem fails the whole snapshot, and a file that is not
+/// a list has no items. Problems name the file, line and column.
 ///
 /// Every [`BATCH`] items `flush` is called with `inventory`, to move the
 /// facts so far where they are kept: a worker's own vectors then stay
@@ -541,7 +542,13 @@ impl StreamedList<'_> {
             first = false;
             let (_, range) = scanner.value()?;
             let key: String = serde_json::from_slice(&scanner.buf[range]).ok()?;
-            if seen.contains(&key) {
+            // Only the keys the whole-file reader decodes may not repeat
+            // (serde refuses a duplicate field and ignores unknown ones).
+            // Giving up on any other repeat would hand the file, items
+            // already taken, to the whole-file reader, which would take
+            // them again without a word.
+            let decoded = matches!(key.as_str(), "items" | "kind" | "apiVersion");
+            if decoded && seen.contains(&key) {
                 return None;
             }
             scanner.expect(b':')?;
@@ -815,5 +822,34 @@ mod tests {
             &mut |_| {}
         ));
         assert!(problems.is_empty());
+    }
+
+    /// A repeated key the whole-file reader ignores must not make the
+    /// streamed reader give up after it took the items: they would be
+    /// taken twice.
+    #[test]
+    fn a_repeated_unknown_key_after_the_items_takes_each_item_once() {
+        let text = concat!(
+            "{\"apiVersion\": \"v1\", \"items\": [\n",
+            "  {\"kind\": \"Pod\", \"metadata\": {\"name\": \"a\"}},\n",
+            "  {\"kind\": \"Pod\", \"metadata\": {\"name\": \"b\"}}\n",
+            "], \"kind\": \"List\", \"metadata\": {}, \"metadata\": {}}\n",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pods.json");
+        std::fs::write(&path, text).unwrap();
+        let (mut inventory, mut problems) = (Inventory::default(), Vec::new());
+        assert!(read_json_file(
+            &path,
+            &mut inventory,
+            &mut problems,
+            &mut |_| {}
+        ));
+        assert!(problems.is_empty());
+        assert_eq!(inventory.pods.len(), 2);
+        let (mut whole, mut whole_problems) = (Inventory::default(), Vec::new());
+        read_json(&path, text, &mut whole, &mut whole_problems);
+        assert!(whole_problems.is_empty());
+        assert_eq!(whole.pods.len(), 2);
     }
 }
