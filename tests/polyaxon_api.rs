@@ -434,3 +434,31 @@ fn a_cli_pointing_at_another_polyaxon_is_a_stale_session() {
         stderr(&output)
     );
 }
+
+#[test]
+fn credentials_in_the_cli_host_are_masked_in_the_report() {
+    let (_cluster, _dir, kubeconfig) = cluster();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let home = cli_home(&format!("http://ana:hunter2pw@127.0.0.1:{port}"), None);
+    let output = run(
+        &["check", "-o", "json", "--request-timeout", "2s"],
+        &kubeconfig,
+        home.path(),
+        &[],
+    );
+    let shown = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(
+        !shown.contains("hunter2pw"),
+        "the host's password leaked: {shown}"
+    );
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let finding = only_api_finding(&report);
+    assert!(
+        finding.to_string().contains("ana:****@127.0.0.1"),
+        "{finding:#}"
+    );
+}

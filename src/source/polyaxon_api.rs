@@ -195,11 +195,6 @@ impl CliConfig {
             project,
         }))
     }
-
-    /// The token as a secret to keep out of anything printed.
-    pub fn token_for_redaction(&self) -> Option<&str> {
-        self.token.as_deref()
-    }
 }
 
 /// `.project` in ./.polyaxon (the project directory), else in the home.
@@ -308,30 +303,31 @@ pub async fn probe(config: &CliConfig, step_timeout: Duration) -> ApiProbe {
     match tokio::time::timeout(bound, probe_steps(config, step_timeout)).await {
         Ok(probe) => probe,
         Err(_) => ApiProbe {
-            host: config.host.clone(),
-            host_source: config.host_source.clone(),
-            token_sent: config.token.is_some(),
-            token_source: config.token_source.clone(),
-            verify_ssl: config.verify_ssl,
-            endpoint: USERS.to_string(),
             outcome: "timeout".into(),
             step: Some("response".into()),
             error: Some(format!("no answer within {}s in all", bound.as_secs_f32())),
-            ..ApiProbe::default()
+            ..unanswered(config)
         },
     }
 }
 
-async fn probe_steps(config: &CliConfig, step_timeout: Duration) -> ApiProbe {
-    let mut probe = ApiProbe {
-        host: config.host.clone(),
+/// What a probe says before any answer: where it went and with what. The
+/// host is shown as the report and bundles show it, credentials masked
+/// (`https://user:****@host`).
+fn unanswered(config: &CliConfig) -> ApiProbe {
+    ApiProbe {
+        host: crate::redact::redact_line(&config.host),
         host_source: config.host_source.clone(),
         token_sent: config.token.is_some(),
         token_source: config.token_source.clone(),
         verify_ssl: config.verify_ssl,
         endpoint: USERS.to_string(),
         ..ApiProbe::default()
-    };
+    }
+}
+
+async fn probe_steps(config: &CliConfig, step_timeout: Duration) -> ApiProbe {
+    let mut probe = unanswered(config);
     let answer = request(config, USERS, step_timeout).await;
     classify(&mut probe, answer, config);
     if probe.outcome == "ok"
@@ -779,7 +775,7 @@ mod tests {
         assert_eq!(config.host, "https://px.acme.io");
         assert!(config.host_source.ends_with(".polyaxon/.client"));
         assert!(!config.verify_ssl);
-        assert_eq!(config.token_for_redaction(), Some("file-token-1234"));
+        assert_eq!(config.token.as_deref(), Some("file-token-1234"));
         assert!(!format!("{config:?}").contains("file-token-1234"));
 
         let env = [
