@@ -130,13 +130,18 @@ mod tests {
     }
 
     #[test]
-    fn only_the_agents_config_map_is_kept_and_only_its_two_keys() {
+    fn only_config_maps_with_the_agents_keys_are_kept_and_only_those_keys() {
         let agent = r#"{"apiVersion":"v1","kind":"ConfigMap",
             "metadata":{"name":"plx-polyaxon-agent-config","namespace":"polyaxon"},
             "data":{"POLYAXON_ADDITIONAL_NAMESPACES":"[\"ml-team\"]",
                     "POLYAXON_AGENT_RUNS_SA":"plx-polyaxon-runs-sa",
+                    "POLYAXON_AGENT_ARTIFACTS_STORE":"{\"name\":\"s3\",\"kind\":\"s3\"}",
                     "POLYAXON_AGENT_CONNECTIONS":"[{\"name\":\"data\"}]"}}"#;
         let config = AgentConfig::from_json(agent).unwrap().unwrap();
+        assert_eq!(
+            config.artifacts_store.as_deref(),
+            Some(r#"{"name":"s3","kind":"s3"}"#)
+        );
         assert_eq!(config.additional_namespaces, vec!["ml-team"]);
         assert_eq!(
             config.runs_service_account.as_deref(),
@@ -150,7 +155,7 @@ mod tests {
     }
 
     #[test]
-    fn a_bundle_keeps_the_two_keys_and_drops_every_other_config_map() {
+    fn a_bundle_keeps_the_agents_keys_and_drops_every_other_config_map() {
         let agent: serde_json::Value = serde_json::from_str(
             r#"{"metadata":{"name":"plx-polyaxon-agent-config","namespace":"polyaxon","annotations":{"a":"b"}},
                 "data":{"POLYAXON_ADDITIONAL_NAMESPACES":"ml","POLYAXON_AGENT_CONNECTIONS":"[]"}}"#,
@@ -165,5 +170,23 @@ mod tests {
         let other: serde_json::Value =
             serde_json::from_str(r#"{"metadata":{"name":"x"},"data":{"k":"v"}}"#).unwrap();
         assert_eq!(bundle_form(&other), None);
+    }
+
+    /// The store's connection is kept for bundles; a credential someone put
+    /// into it is still masked by the redaction every bundled object gets.
+    #[test]
+    fn a_bundled_store_connection_keeps_its_names_and_loses_credentials() {
+        let store = r#"{"name":"s3","kind":"s3","schema":{"bucket":"s3://plx"},"secret":{"name":"s3-secret"},"aws_secret_access_key":"wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"}"#;
+        let agent = serde_json::json!({
+            "metadata": {"name": "plx-polyaxon-agent-config", "namespace": "polyaxon"},
+            "data": {ARTIFACTS_STORE: store, "POLYAXON_AGENT_CONNECTIONS": "[]"},
+        });
+        let mut kept = bundle_form(&agent).unwrap();
+        crate::redact::redact_object("ConfigMap", &mut kept);
+        let text = kept["data"][ARTIFACTS_STORE].as_str().unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(parsed["secret"]["name"], "s3-secret");
+        assert!(!kept.to_string().contains("wJalrXUtnFEMI"), "{kept}");
+        assert!(kept["data"].get("POLYAXON_AGENT_CONNECTIONS").is_none());
     }
 }
