@@ -79,6 +79,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
     report::output::validate(&destinations)?;
     let (config, engine) = configured_engine(args.config.as_deref(), &args.rules)?;
     crate::facts::pod::select_label_keys(config.label_keys());
+    let runtime = runtime()?;
     let (mut inventory, mut source, live) = match &args.snapshot {
         Some(path) => {
             let inventory = snapshot::load(path)?;
@@ -92,7 +93,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
         }
         None => {
             let (mut gathered, probe) =
-                runtime()?.block_on(gather_and_ask(&args.cluster, false, args.probes.no_api))?;
+                runtime.block_on(gather_and_ask(&args.cluster, false, args.probes.no_api))?;
             gathered.inventory.polyaxon_api = probe;
             let source = Source {
                 kind: "cluster".into(),
@@ -103,7 +104,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
             (gathered.inventory, source, true)
         }
     };
-    let probes = runtime()?.block_on(probe_stores(
+    let probes = runtime.block_on(probe_stores(
         &args.probes,
         &inventory,
         live,
