@@ -11,3 +11,4 @@ pub mod polyaxon_api;
 pub mod resources;
 pub mod s3;
 pub mod snapshot;
+pub mod tls;

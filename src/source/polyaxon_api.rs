@@ -658,33 +658,29 @@ fn tls_failure(error: &std::io::Error) -> (&'static str, String) {
 /// rustls with aws-lc-rs (as kube uses it), the platform's roots plus
 /// POLYAXON_SSL_CA_CERT, or no verification with POLYAXON_VERIFY_SSL=false.
 fn tls_config(config: &CliConfig) -> Result<rustls::ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|error| format!("TLS setup: {error}"))?;
-    let tls = if config.verify_ssl {
-        let mut roots = rustls::RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        roots.add_parsable_certificates(native.certs);
-        if let Some(path) = &config.ssl_ca_cert {
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .and_then(|iter| iter.collect())
-                .map_err(|error| {
-                    format!(
-                        "POLYAXON_SSL_CA_CERT {}: not readable PEM: {error}",
-                        path.display()
-                    )
-                })?;
-            roots.add_parsable_certificates(certs);
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
-    } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
-            .with_no_client_auth()
+    if !config.verify_ssl {
+        let provider = super::tls::provider();
+        return Ok(
+            rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .map_err(|error| format!("TLS setup: {error}"))?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+                .with_no_client_auth(),
+        );
+    }
+    let extra: Vec<CertificateDer<'static>> = match &config.ssl_ca_cert {
+        Some(path) => CertificateDer::pem_file_iter(path)
+            .and_then(|iter| iter.collect())
+            .map_err(|error| {
+                format!(
+                    "POLYAXON_SSL_CA_CERT {}: not readable PEM: {error}",
+                    path.display()
+                )
+            })?,
+        None => Vec::new(),
     };
-    Ok(tls)
+    super::tls::verifying_client(extra).map_err(|error| format!("TLS setup: {error}"))
 }
 
 /// POLYAXON_VERIFY_SSL=false: accept any certificate, as the CLI then does

@@ -523,17 +523,8 @@ fn nonce() -> String {
 }
 
 async fn tls_handshake(stream: TcpStream, host: &str, limit: Duration) -> Result<(), Outcome> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|error| Outcome::failed("tls_failed", error.to_string()))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config = super::tls::verifying_client(Vec::new())
+        .map_err(|error| Outcome::failed("tls_failed", error.to_string()))?;
     let name = rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_string())
         .map_err(|error| Outcome::failed("tls_failed", format!("{host}: {error}")))?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
