@@ -58,6 +58,19 @@ fn serve(scenario: &str, options: Options) -> (ApiServer, tempfile::TempDir, std
     (server, dir, kubeconfig)
 }
 
+fn serve_faulty(
+    scenario: &str,
+    faults: Faults,
+) -> (ApiServer, tempfile::TempDir, std::path::PathBuf) {
+    serve(
+        scenario,
+        Options {
+            faults,
+            ..Options::default()
+        },
+    )
+}
+
 fn lists(server: &ApiServer) -> usize {
     server
         .requests()
@@ -219,13 +232,7 @@ fn throttling_dropped_connections_and_truncated_bodies_do_not_change_findings() 
         server_errors: 1,
         ..Faults::default()
     };
-    let (server, _dir, kubeconfig) = serve(
-        "gpu-shortage",
-        Options {
-            faults,
-            ..Options::default()
-        },
-    );
+    let (server, _dir, kubeconfig) = serve_faulty("gpu-shortage", faults);
     let output = pxdoctor(
         &["check", "-A", "-o", "json", "--chunk-size", "3"],
         Some(&kubeconfig),
@@ -249,13 +256,7 @@ fn an_expired_continue_token_restarts_the_list() {
         expire_continue: 1,
         ..Faults::default()
     };
-    let (server, _dir, kubeconfig) = serve(
-        "gpu-shortage",
-        Options {
-            faults,
-            ..Options::default()
-        },
-    );
+    let (server, _dir, kubeconfig) = serve_faulty("gpu-shortage", faults);
     let output = pxdoctor(
         &["check", "-A", "-o", "json", "--chunk-size", "2"],
         Some(&kubeconfig),
@@ -270,13 +271,7 @@ fn a_server_that_never_answers_ends_within_the_timeout_with_exit_3() {
         silent: true,
         ..Faults::default()
     };
-    let (server, _dir, kubeconfig) = serve(
-        "gpu-shortage",
-        Options {
-            faults,
-            ..Options::default()
-        },
-    );
+    let (server, _dir, kubeconfig) = serve_faulty("gpu-shortage", faults);
     let started = Instant::now();
     let output = pxdoctor(
         &["check", "--timeout", "3s", "--request-timeout", "1s"],
