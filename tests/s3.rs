@@ -675,7 +675,6 @@ fn a_certificate_for_another_name_fails_at_the_tls_step() {
 #[test]
 fn a_name_that_does_not_resolve_stops_at_the_dns_step() {
     use pxdoctor::facts::store::S3Target;
-    use pxdoctor::source::s3::{ProbeOptions, Resolver, probe};
     let target = S3Target {
         store: "minio".into(),
         bucket: "plx".into(),
@@ -684,20 +683,7 @@ fn a_name_that_does_not_resolve_stops_at_the_dns_step() {
         secret_key: Some("x".into()),
         ..S3Target::default()
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let steps = runtime.block_on(async {
-        let options = ProbeOptions {
-            step_timeout: Duration::from_secs(2),
-            deadline: tokio::time::Instant::now() + Duration::from_secs(5),
-            write: true,
-            // Injected: nothing resolves, and no query leaves the machine.
-            resolver: Resolver::Static(BTreeMap::new()),
-        };
-        probe(&target, &options).await
-    });
+    let steps = probe_directly(&target);
     assert_eq!(steps.len(), 1);
     assert_eq!(steps[0].step, "dns");
     assert_eq!(steps[0].code.as_deref(), Some("dns_failed"));
@@ -707,7 +693,6 @@ fn a_name_that_does_not_resolve_stops_at_the_dns_step() {
 #[test]
 fn credentials_in_the_endpoint_url_are_masked_in_every_step() {
     use pxdoctor::facts::store::S3Target;
-    use pxdoctor::source::s3::{ProbeOptions, Resolver, probe};
     let target = S3Target {
         store: "minio".into(),
         bucket: "plx".into(),
@@ -717,21 +702,30 @@ fn credentials_in_the_endpoint_url_are_masked_in_every_step() {
         )),
         ..S3Target::default()
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let steps = runtime.block_on(async {
-        let options = ProbeOptions {
-            step_timeout: Duration::from_secs(2),
-            deadline: tokio::time::Instant::now() + Duration::from_secs(5),
-            write: false,
-            resolver: Resolver::Static(BTreeMap::new()),
-        };
-        probe(&target, &options).await
-    });
+    let steps = probe_directly(&target);
     assert_eq!(steps.last().unwrap().code.as_deref(), Some("refused"));
     let shown = serde_json::to_string(&steps).unwrap();
     assert!(!shown.contains("hunter2secret"), "{shown}");
     assert!(shown.contains("minio:****@127.0.0.1"), "{shown}");
+}
+
+/// The probe called as a library, with an injected resolver under which
+/// nothing resolves: no query leaves the machine.
+fn probe_directly(
+    target: &pxdoctor::facts::store::S3Target,
+) -> Vec<pxdoctor::facts::probe::ProbeStep> {
+    use pxdoctor::source::s3::{ProbeOptions, Resolver, probe};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let options = ProbeOptions {
+            step_timeout: Duration::from_secs(2),
+            deadline: tokio::time::Instant::now() + Duration::from_secs(5),
+            write: true,
+            resolver: Resolver::Static(BTreeMap::new()),
+        };
+        probe(target, &options).await
+    })
 }
