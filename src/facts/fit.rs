@@ -237,26 +237,8 @@ pub fn unhealthy(node: &NodeFact) -> Option<String> {
 
 /// The first reason `node` cannot take `pod`, or None when it can.
 pub fn misfit(pod: &PodFact, node: &NodeFact) -> Option<Misfit> {
-    if node.unschedulable {
-        return Some(Misfit::Cordoned);
-    }
-    let placement = &pod.placement;
-    if let Some(label) = &node.unhealthy {
-        return Some(Misfit::Condition(label.clone()));
-    }
-    let untolerated = node.taints.iter().find(|taint| {
-        matches!(taint.effect.as_str(), "NoSchedule" | "NoExecute")
-            && !placement.tolerates(&taint.key, &taint.value, &taint.effect)
-    });
-    if let Some(taint) = untolerated {
-        return Some(Misfit::Taint {
-            key: taint.key.clone(),
-            value: taint.value.clone(),
-            effect: taint.effect.clone(),
-        });
-    }
-    if !placement.selects(&node.labels) {
-        return Some(Misfit::Selector);
+    if let Some(reason) = ruled_out(&pod.placement, node) {
+        return reason.filtered();
     }
     let mut missing = Vec::new();
     for (resource, need) in pod
@@ -408,7 +390,7 @@ fn ruled_out<'n>(placement: &Placement, node: &'n NodeFact) -> Option<Reason<'n>
             && !placement.tolerates(&taint.key, &taint.value, &taint.effect)
     });
     if let Some(taint) = untolerated {
-        return Some(Reason::Taint(&taint.key, &taint.value));
+        return Some(Reason::Taint(taint));
     }
     if !placement.selects(&node.labels) {
         return Some(Reason::Selector);
@@ -421,10 +403,28 @@ fn ruled_out<'n>(placement: &Placement, node: &'n NodeFact) -> Option<Reason<'n>
 enum Reason<'n> {
     Cordoned,
     Condition(&'n str),
-    Taint(&'n str, &'n str),
+    Taint(&'n super::node::Taint),
     Selector,
     /// The pod's n-th resource request.
     Insufficient(usize),
+}
+
+impl Reason<'_> {
+    /// The reason as a [`Misfit`], for the filters before capacity (the
+    /// capacity reason needs the pod's requests to be told).
+    fn filtered(self) -> Option<Misfit> {
+        Some(match self {
+            Reason::Cordoned => Misfit::Cordoned,
+            Reason::Condition(label) => Misfit::Condition(label.to_string()),
+            Reason::Taint(taint) => Misfit::Taint {
+                key: taint.key.clone(),
+                value: taint.value.clone(),
+                effect: taint.effect.clone(),
+            },
+            Reason::Selector => Misfit::Selector,
+            Reason::Insufficient(_) => return None,
+        })
+    }
 }
 
 pub fn fit<'n>(pod: &PodFact, table: &NodeTable<'n>) -> Fit {
@@ -496,15 +496,13 @@ pub fn fit<'n>(pod: &PodFact, table: &NodeTable<'n>) -> Fit {
     let mut words: BTreeMap<String, usize> = BTreeMap::new();
     for (reason, n) in counts {
         let text = match reason {
-            Reason::Cordoned => Misfit::Cordoned.scheduler_words(),
-            Reason::Condition(label) => Misfit::Condition(label.to_string()).scheduler_words(),
-            Reason::Taint(key, value) => {
-                vec![format!("node(s) had untolerated taint {{{key}: {value}}}")]
-            }
-            Reason::Selector => Misfit::Selector.scheduler_words(),
             Reason::Insufficient(i) => {
                 Misfit::Insufficient(vec![(requests[i].0.clone(), 0)]).scheduler_words()
             }
+            filtered => filtered
+                .filtered()
+                .map(|misfit| misfit.scheduler_words())
+                .unwrap_or_default(),
         };
         for text in text {
             *words.entry(text).or_default() += n;
