@@ -105,17 +105,8 @@ impl ForbiddenFact {
 
     fn grant(&self) -> String {
         let r = &self.refusal;
-        // kubectl names a resource of a group as resource.group[/subresource].
-        let (base, sub) = match r.resource.split_once('/') {
-            Some((base, sub)) => (base, format!("/{sub}")),
-            None => (r.resource.as_str(), String::new()),
-        };
-        let qualified = if r.group.is_empty() {
-            format!("{base}{sub}")
-        } else {
-            format!("{base}.{}{sub}", r.group)
-        };
-        let resource = base;
+        let qualified = super::needs::qualified(&r.group, &r.resource);
+        let resource = r.resource.split('/').next().unwrap_or(&r.resource);
         let subject = match self.service_account() {
             Some((namespace, name)) => format!("--serviceaccount={namespace}:{name}"),
             None => format!("--user={}", r.user),
