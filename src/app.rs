@@ -10,7 +10,9 @@ use crate::config::Config;
 use crate::config::matcher::PodMarks;
 use crate::engine::{self, Engine};
 use crate::error::{Error, Result};
+use crate::facts::FactKind;
 use crate::facts::polyaxon_api::ApiProbe;
+use crate::facts::sieve::{DECIDED_EVENT_FIELDS, Sieve};
 use crate::report::output::Destination;
 use crate::report::{self, Collection, FailOn, Filter, Report, Skipped, Source};
 use crate::report::{RenderContext, RuleInfo};
@@ -80,9 +82,10 @@ fn check(args: &CheckArgs) -> Result<u8> {
     let (config, engine) = configured_engine(args.config.as_deref(), &args.rules)?;
     crate::facts::pod::select_label_keys(config.label_keys());
     let runtime = runtime()?;
+    let sieve = event_sieve(&engine);
     let (mut inventory, mut source, live) = match &args.snapshot {
         Some(path) => {
-            let inventory = snapshot::load(path)?;
+            let inventory = snapshot::load_sieved(path, &sieve)?;
             let source = Source {
                 kind: "snapshot".into(),
                 path: Some(path.display().to_string()),
@@ -92,8 +95,12 @@ fn check(args: &CheckArgs) -> Result<u8> {
             (inventory, source, false)
         }
         None => {
-            let (mut gathered, probe) =
-                runtime.block_on(gather_and_ask(&args.cluster, false, args.probes.no_api))?;
+            let (mut gathered, probe) = runtime.block_on(gather_and_ask(
+                &args.cluster,
+                false,
+                args.probes.no_api,
+                sieve,
+            ))?;
             gathered.inventory.polyaxon_api = probe;
             let source = Source {
                 kind: "cluster".into(),
@@ -124,7 +131,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
             .pods
             .iter()
             .map(|pod| pod.namespace.clone())
-            .chain(inventory.events.iter().map(|e| e.namespace.to_string()))
+            .chain(inventory.event_namespaces.iter().map(|ns| ns.to_string()))
             .filter(|ns| !ns.is_empty())
             .collect::<BTreeSet<_>>()
             .into_iter()
@@ -175,6 +182,10 @@ fn check(args: &CheckArgs) -> Result<u8> {
             |finding| config.silencer(finding, marks.of(&finding.subject), today),
             args.show_suppressed,
         );
+    // The findings own what they show; the facts (most of the memory at
+    // 100,000 pods) are not needed while the report is written.
+    drop(marks);
+    drop(facts);
     let rules = rule_infos(&engine, &config);
     let fail_on: FailOn = args.fail_on.into();
     let context = RenderContext {
@@ -183,6 +194,13 @@ fn check(args: &CheckArgs) -> Result<u8> {
     };
     report::output::write(&destinations, &report, &context)?;
     Ok(fail_on.exit_code(&report))
+}
+
+/// Keeps the events some loaded rule could match (and those joins read):
+/// the rest would only hold memory.
+fn event_sieve(engine: &Engine) -> Sieve {
+    let filter = engine.prefilter(FactKind::Event, DECIDED_EVENT_FIELDS);
+    Sieve::events(move |event| filter.may_match(event))
 }
 
 /// Loads `.pxdoctor.yaml` (or `--config`), then the rules with its rule
@@ -279,12 +297,16 @@ fn cluster_options(args: &ClusterArgs) -> ClusterOptions {
         timeout: args.timeout,
         chunk_size: args.chunk_size as usize,
         verbose: args.verbose > 0,
+        sieve: Sieve::default(),
     }
 }
 
 /// Reads the cluster within --timeout, whatever happens underneath.
-async fn gather(args: &ClusterArgs, keep_raw: bool) -> Result<cluster::Gathered> {
-    let options = cluster_options(args);
+async fn gather(args: &ClusterArgs, keep_raw: bool, sieve: Sieve) -> Result<cluster::Gathered> {
+    let options = ClusterOptions {
+        sieve,
+        ..cluster_options(args)
+    };
     // The fetcher stops at the deadline; this is the backstop.
     let bound = options.timeout + std::time::Duration::from_secs(2);
     match tokio::time::timeout(bound, cluster::gather(&options, keep_raw)).await {
@@ -377,8 +399,9 @@ async fn gather_and_ask(
     args: &ClusterArgs,
     keep_raw: bool,
     no_api: bool,
+    sieve: Sieve,
 ) -> Result<(cluster::Gathered, Option<ApiProbe>)> {
-    let gathered = gather(args, keep_raw).await?;
+    let gathered = gather(args, keep_raw, sieve).await?;
     let probe = if no_api { None } else { probe_api(args).await };
     Ok((gathered, probe))
 }
@@ -386,8 +409,12 @@ async fn gather_and_ask(
 fn collect(args: &CollectArgs) -> Result<u8> {
     let deadline = tokio::time::Instant::now() + args.cluster.timeout;
     let runtime = runtime()?;
-    let (mut gathered, probe) =
-        runtime.block_on(gather_and_ask(&args.cluster, true, args.probes.no_api))?;
+    let (mut gathered, probe) = runtime.block_on(gather_and_ask(
+        &args.cluster,
+        true,
+        args.probes.no_api,
+        Sieve::default(),
+    ))?;
     let probes = runtime
         .block_on(probe_stores(
             &args.probes,

@@ -5,6 +5,7 @@
 pub mod examples;
 pub mod fold;
 pub mod matcher;
+pub mod prefilter;
 pub mod rule;
 pub mod template;
 

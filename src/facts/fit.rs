@@ -8,18 +8,19 @@
 //! nearest node either way. Its verdict is written in the scheduler's modern
 //! wording, so the same rules explain it.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::PodSpec;
 
-use super::name::Name;
+use super::name::{Interner, Name};
 use super::node::{NodeFact, Taint};
 use super::pod::PodFact;
 use super::quantity::format_milli;
 
 /// Interned: every run pod carries the same few tolerations.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Toleration {
     pub key: Name,
     pub operator: Name,
@@ -27,7 +28,7 @@ pub struct Toleration {
     pub effect: Name,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Requirement {
     pub key: String,
     pub operator: String,
@@ -35,7 +36,7 @@ pub struct Requirement {
 }
 
 /// Where a pod may go: what it tolerates and what it requires of a node.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Placement {
     pub tolerations: Vec<Toleration>,
     pub node_selector: BTreeMap<String, String>,
@@ -44,7 +45,18 @@ pub struct Placement {
     pub required_terms: Vec<Vec<Requirement>>,
 }
 
+thread_local! {
+    static PLACEMENTS: RefCell<Interner<Placement>> = RefCell::new(Interner::default());
+}
+
 impl Placement {
+    /// The shared copy of the spec's placement: pods of one polyaxonfile
+    /// (or preset) all have the same.
+    pub fn shared(spec: &PodSpec) -> Arc<Placement> {
+        let placement = Placement::from_spec(spec);
+        PLACEMENTS.with(|interner| interner.borrow_mut().share(placement))
+    }
+
     pub fn from_spec(spec: &PodSpec) -> Placement {
         let tolerations = spec
             .tolerations
@@ -557,10 +569,10 @@ mod tests {
         PodFact {
             name: "train".into(),
             phase: "Pending".into(),
-            requests: BTreeMap::from([
+            requests: Arc::new(BTreeMap::from([
                 ("cpu".into(), 4000),
                 ("nvidia.com/gpu".into(), gpus * 1000),
-            ]),
+            ])),
             ..PodFact::default()
         }
     }
@@ -596,19 +608,21 @@ mod tests {
         tainted.labels.insert("pool".into(), "infer".into());
         let mut run = pod(1);
         assert!(matches!(misfit(&run, &tainted), Some(Misfit::Taint { .. })));
-        run.placement.tolerations.push(Toleration {
-            key: "dedicated".into(),
-            operator: "Equal".into(),
-            value: "infer".into(),
-            effect: "NoSchedule".into(),
-        });
+        Arc::make_mut(&mut run.placement)
+            .tolerations
+            .push(Toleration {
+                key: "dedicated".into(),
+                operator: "Equal".into(),
+                value: "infer".into(),
+                effect: "NoSchedule".into(),
+            });
         assert_eq!(misfit(&run, &tainted), None);
-        run.placement
+        Arc::make_mut(&mut run.placement)
             .node_selector
             .insert("pool".into(), "train".into());
         assert_eq!(misfit(&run, &tainted), Some(Misfit::Selector));
-        run.placement.node_selector.clear();
-        run.placement.required_terms = vec![vec![Requirement {
+        Arc::make_mut(&mut run.placement).node_selector.clear();
+        Arc::make_mut(&mut run.placement).required_terms = vec![vec![Requirement {
             key: "pool".into(),
             operator: "In".into(),
             values: vec!["infer".into(), "train".into()],
@@ -647,18 +661,19 @@ mod tests {
         }
         let mut pods = vec![pod(1), pod(4), pod(9)];
         let mut picky = pod(2);
-        picky
-            .placement
+        Arc::make_mut(&mut picky.placement)
             .node_selector
             .insert("pool".into(), "b".into());
-        picky.placement.tolerations.push(Toleration {
-            key: "nvidia.com/gpu".into(),
-            operator: "Exists".into(),
-            ..Toleration::default()
-        });
+        Arc::make_mut(&mut picky.placement)
+            .tolerations
+            .push(Toleration {
+                key: "nvidia.com/gpu".into(),
+                operator: "Exists".into(),
+                ..Toleration::default()
+            });
         pods.push(picky);
         let mut affine = pod(0);
-        affine.placement.required_terms = vec![vec![Requirement {
+        Arc::make_mut(&mut affine.placement).required_terms = vec![vec![Requirement {
             key: "pool".into(),
             operator: "NotIn".into(),
             values: vec!["a".into()],

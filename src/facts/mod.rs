@@ -31,6 +31,7 @@ pub mod quantity;
 pub mod rbac;
 pub mod run;
 pub mod scheduling;
+pub mod sieve;
 pub mod store;
 pub mod subject;
 pub mod value;
@@ -103,9 +104,33 @@ pub struct Inventory {
     /// The namespaces whose namespaced objects were read; None: every one
     /// (a snapshot, or -A).
     pub scope: Option<BTreeSet<String>>,
+    /// Which events are kept as they are decoded (not merged: each
+    /// inventory that is filled says its own).
+    pub sieve: sieve::Sieve,
+    /// Namespaces of every event decoded, kept or not.
+    pub event_namespaces: BTreeSet<name::Name>,
 }
 
 impl Inventory {
+    /// An empty inventory that keeps only the events `sieve` keeps.
+    pub fn sieved(sieve: sieve::Sieve) -> Inventory {
+        Inventory {
+            sieve,
+            ..Inventory::default()
+        }
+    }
+
+    /// Records a decoded event; keeps it if the sieve does.
+    pub fn add_event(&mut self, event: EventFact) {
+        self.saw_time(event.last_seen);
+        if !self.event_namespaces.contains(&*event.namespace) {
+            self.event_namespaces.insert(event.namespace.clone());
+        }
+        if self.sieve.keeps(&event) {
+            self.events.push(event);
+        }
+    }
+
     pub fn merge(&mut self, other: Inventory) {
         // Merged a few thousand items at a time: growth by an eighth, not
         // by doubling, for the big vectors (half a million events), so at
@@ -135,6 +160,7 @@ impl Inventory {
         self.policy.merge(other.policy);
         self.service_accounts.extend(other.service_accounts);
         self.agent_configs.extend(other.agent_configs);
+        self.event_namespaces.extend(other.event_namespaces);
         if let Some(scope) = other.scope {
             self.scope.get_or_insert_default().extend(scope);
         }
@@ -161,6 +187,8 @@ impl Inventory {
         self.events.retain(|event| {
             event.namespace.is_empty() || namespaces.contains(event.namespace.as_str())
         });
+        self.event_namespaces
+            .retain(|namespace| namespaces.contains(namespace.as_str()));
         self.logs.retain(|log| namespaces.contains(&log.namespace));
         // RBAC objects stay (ClusterRoleBindings grant everywhere); only
         // these namespaces are judged.
@@ -262,7 +290,7 @@ impl Inventory {
             let Some(&n) = pod.node_name.as_ref().and_then(|name| node_index.get(name)) else {
                 continue;
             };
-            for (resource, milli) in &pod.requests {
+            for (resource, milli) in pod.requests.iter() {
                 *nodes[n].requested.entry(resource.clone()).or_default() += milli;
             }
             *nodes[n].requested.entry("pods".into()).or_default() += 1000;

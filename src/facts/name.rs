@@ -1,13 +1,18 @@
-//! Short strings that repeat across many facts (namespaces, kinds, event
-//! reasons and types, reporting components), stored once and shared.
+//! Values that repeat across many facts, stored once and shared: short
+//! strings (namespaces, kinds, event reasons and types, reporting
+//! components) as [`Name`]s, and whole records (a pod's placement and
+//! requests) through an [`Interner`].
 //!
 //! Half a million events name a handful of namespaces, kinds, reasons and
 //! components; an owned `String` per field was a heap block each. A
 //! [`Name`] reads like a `&str` (it derefs to one and compares with one).
+//! A hundred thousand run pods come from a few polyaxonfiles, so they
+//! carry a few distinct tolerations and requests.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
+use std::hash::Hash;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -127,6 +132,35 @@ impl From<Name> for String {
     }
 }
 
+/// Shared copies of records of one type; declare one per decoding thread
+/// (`thread_local!`), like the table of names.
+pub struct Interner<T> {
+    values: HashSet<Arc<T>>,
+}
+
+impl<T> Default for Interner<T> {
+    fn default() -> Self {
+        Interner {
+            values: HashSet::new(),
+        }
+    }
+}
+
+impl<T: Hash + Eq> Interner<T> {
+    /// The shared copy of `value`; past [`MOST`] distinct values, a copy of
+    /// its own.
+    pub fn share(&mut self, value: T) -> Arc<T> {
+        if let Some(shared) = self.values.get(&value) {
+            return shared.clone();
+        }
+        let value = Arc::new(value);
+        if self.values.len() < MOST {
+            self.values.insert(value.clone());
+        }
+        value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +172,16 @@ mod tests {
         assert!(Arc::ptr_eq(&a.0, &b.0));
         assert_eq!(a, "FailedScheduling");
         assert_eq!(a.len(), 16);
+    }
+
+    #[test]
+    fn equal_records_share_one_copy_and_different_ones_do_not() {
+        let mut interner = Interner::default();
+        let a = interner.share(vec![("cpu", 500)]);
+        let b = interner.share(vec![("cpu", 500)]);
+        let c = interner.share(vec![("cpu", 250)]);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(*c, vec![("cpu", 250)]);
     }
 }

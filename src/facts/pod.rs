@@ -3,17 +3,24 @@
 //! Built straight from the Kubernetes object and kept small; the raw Pod is
 //! dropped once this record exists.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Container, Pod};
 
 use super::duration::human;
+use super::name::Interner;
 use super::quantity::parse_milli;
 use super::run::run_of;
 use super::subject::{Evidence, RunRef, Subject};
 use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 use super::{Fact, Resources};
+
+thread_local! {
+    static REQUESTS: RefCell<Interner<Resources>> = RefCell::new(Interner::default());
+}
 
 #[derive(Debug, Clone)]
 pub struct PodCondition {
@@ -33,7 +40,8 @@ pub struct PodFact {
     pub run: Option<RunRef>,
     /// What the scheduler reserves for the pod: max(sum of containers, any
     /// init container) plus overhead, as the scheduler computes it.
-    pub requests: Resources,
+    /// Shared among pods that request the same.
+    pub requests: Arc<Resources>,
     /// The PodScheduled condition, when the pod has one.
     pub scheduled: Option<PodCondition>,
     pub scheduling_gates: Vec<String>,
@@ -44,7 +52,7 @@ pub struct PodFact {
     /// Containers that failed, crash-loop or restarted: whose logs explain.
     pub failing_containers: Vec<String>,
     /// Tolerations, node selector and required node affinity.
-    pub placement: super::fit::Placement,
+    pub placement: Arc<super::fit::Placement>,
     /// PersistentVolumeClaims its volumes name.
     pub claims: Vec<String>,
     /// Secrets a run pod's containers and volumes refer to (runs only:
@@ -158,7 +166,8 @@ impl PodFact {
             .filter(|s| is_failing(s))
             .map(|s| s.name.clone())
             .collect();
-        let placement = super::fit::Placement::from_spec(&spec);
+        let placement = super::fit::Placement::shared(&spec);
+        let requests = REQUESTS.with(|interner| interner.borrow_mut().share(requests));
         let namespace = metadata
             .namespace
             .clone()

@@ -439,6 +439,19 @@ pub struct RenderContext<'a> {
 
 /// Renders `report` as `format`; every output of one run goes through here,
 /// from the same report, so the checks run once.
+/// Writes one rendering to `out`; JSON is streamed, the others are small.
+pub fn write(
+    format: Format,
+    report: &Report,
+    context: &RenderContext<'_>,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => json::write(report, out),
+        other => out.write_all(render(other, report, context).as_bytes()),
+    }
+}
+
 pub fn render(format: Format, report: &Report, context: &RenderContext<'_>) -> String {
     match format {
         Format::Table => table::render(report),

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::{Format, RenderContext, Report, render};
+use super::{Format, RenderContext, Report};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,14 +63,20 @@ pub fn write(
 ) -> Result<()> {
     let mut failures = Vec::new();
     for destination in destinations {
-        let text = render(destination.format, report, context);
         match &destination.path {
             None => {
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
                 // A closed pipe (`| head`) is not an error worth a panic.
-                let _ = std::io::stdout().lock().write_all(text.as_bytes());
+                let _ = super::write(destination.format, report, context, &mut out)
+                    .and_then(|()| out.flush());
             }
             Some(path) => {
-                if let Err(error) = std::fs::write(path, text) {
+                let written = std::fs::File::create(path).and_then(|file| {
+                    let mut out = std::io::BufWriter::new(file);
+                    super::write(destination.format, report, context, &mut out)?;
+                    out.flush()
+                });
+                if let Err(error) = written {
                     failures.push(format!(
                         "-o {}={}: cannot write: {error}",
                         name(destination.format),

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::error::{Error, Problem, Result};
+use crate::facts::sieve::Sieve;
 use crate::facts::{CollectionGap, Inventory, LogTail, agent_config};
 
 use super::fetch::{FetchError, Fetcher, Listing};
@@ -38,6 +39,8 @@ pub struct ClusterOptions {
     pub timeout: Duration,
     pub chunk_size: usize,
     pub verbose: bool,
+    /// Which events are kept as pages are decoded.
+    pub sieve: Sieve,
 }
 
 /// One list as collected: its objects, for a bundle (redacted).
@@ -103,7 +106,8 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
                 continue;
             }
             let fetcher = fetcher.clone();
-            jobs.spawn(async move { list(&fetcher, resource, scope, keep_raw).await });
+            let sieve = options.sieve.clone();
+            jobs.spawn(async move { list(&fetcher, resource, scope, keep_raw, sieve).await });
         }
     }
     let mut inventory = Inventory {
@@ -331,7 +335,16 @@ async fn namespaces(
     let mut jobs = JoinSet::new();
     for namespace in found.clone() {
         let fetcher = fetcher.clone();
-        jobs.spawn(async move { list(&fetcher, config_maps, Some(namespace), keep_raw).await });
+        jobs.spawn(async move {
+            list(
+                &fetcher,
+                config_maps,
+                Some(namespace),
+                keep_raw,
+                Sieve::default(),
+            )
+            .await
+        });
     }
     let mut early = Vec::new();
     while let Some(joined) = jobs.join_next().await {
@@ -382,6 +395,7 @@ async fn list(
     resource: &'static Resource,
     namespace: Option<String>,
     keep_raw: bool,
+    sieve: Sieve,
 ) -> Listed {
     let mut listed = Listed {
         resource,
@@ -405,7 +419,7 @@ async fn list(
     ));
     let mut items: Vec<Value> = Vec::new();
     let mut list_kind = format!("{}List", resource.kind);
-    let mut inventory = Inventory::default();
+    let mut inventory = Inventory::sieved(sieve.clone());
     let mut problems = Vec::new();
     let outcome = fetcher
         .list(&path, |listing| match listing {
@@ -431,7 +445,7 @@ async fn list(
                 }
             }
             Listing::Restart => {
-                inventory = Inventory::default();
+                inventory = Inventory::sieved(sieve.clone());
                 items.clear();
             }
         })

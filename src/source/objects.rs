@@ -162,8 +162,7 @@ fn ingest(
                 }
                 _ => EventFact::from_core(serde_json::from_str::<CoreEvent>(json)?),
             };
-            inventory.saw_time(fact.last_seen);
-            inventory.events.push(fact);
+            inventory.add_event(fact);
         }
         "CustomResourceDefinition" => {
             let crd: serde_json::Value = serde_json::from_str(json)?;

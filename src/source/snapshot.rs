@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Position, Problem, Result};
+use crate::facts::sieve::Sieve;
 use crate::facts::{Inventory, LogTail};
 
 use super::{bundle, objects};
@@ -28,6 +29,11 @@ pub struct SnapshotFile {
 
 /// Reads a snapshot directory or bundle into an inventory.
 pub fn load(path: &Path) -> Result<Inventory> {
+    load_sieved(path, &Sieve::default())
+}
+
+/// Reads a snapshot, keeping only the events `sieve` keeps.
+pub fn load_sieved(path: &Path, sieve: &Sieve) -> Result<Inventory> {
     let metadata = std::fs::metadata(path).map_err(|error| {
         Error::input(
             Position::file(path),
@@ -37,7 +43,7 @@ pub fn load(path: &Path) -> Result<Inventory> {
     if metadata.is_dir() {
         let mut files = Vec::new();
         walk(path, path, &mut files)?;
-        read_all(files, |(relative, full)| {
+        read_all(files, sieve, |(relative, full)| {
             Ok(SnapshotFile {
                 relative,
                 shown: full,
@@ -47,7 +53,7 @@ pub fn load(path: &Path) -> Result<Inventory> {
         })
     } else {
         let files = bundle::read(path)?;
-        read_all(files, Ok)
+        read_all(files, sieve, Ok)
     }
 }
 
@@ -74,6 +80,7 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<(PathBuf, PathBuf)>) -> Result<
 /// Decodes every file on all cores and merges what the workers found.
 fn read_all<T: Send>(
     files: Vec<T>,
+    sieve: &Sieve,
     open: impl Fn(T) -> std::result::Result<SnapshotFile, Problem> + Sync,
 ) -> Result<Inventory> {
     let files: Vec<Mutex<Option<T>>> = files.into_iter().map(|f| Mutex::new(Some(f))).collect();
@@ -97,10 +104,11 @@ fn read_all<T: Send>(
                         let Some(file) = slot.lock().ok().and_then(|mut f| f.take()) else {
                             continue;
                         };
-                        let mut part = Inventory::default();
+                        let mut part = Inventory::sieved(sieve.clone());
                         let mut flush = |part: &mut Inventory| {
+                            let taken = std::mem::replace(part, Inventory::sieved(sieve.clone()));
                             if let Ok(mut inventory) = shared.lock() {
-                                inventory.merge(std::mem::take(part));
+                                inventory.merge(taken);
                             }
                         };
                         match open(file) {
