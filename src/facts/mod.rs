@@ -213,11 +213,8 @@ impl Inventory {
         let mut orphan_verdicts: Vec<usize> = Vec::new();
         // One shared copy of a run per pod: a run pod has a dozen events,
         // and half a million events each holding their own was 100 MiB.
-        let pod_runs: Vec<Option<Arc<RunRef>>> = self
-            .pods
-            .iter()
-            .map(|pod| pod.run.clone().map(Arc::new))
-            .collect();
+        let pod_runs: Vec<Option<Arc<RunRef>>> =
+            self.pods.iter().map(|pod| pod.run.clone()).collect();
         let mut event_runs: Vec<Option<Arc<RunRef>>> = vec![None; self.events.len()];
         let mut event_pending: Vec<bool> = vec![false; self.events.len()];
         let mut event_waiting: Vec<Option<Option<Timestamp>>> = vec![None; self.events.len()];
@@ -417,7 +414,7 @@ impl Inventory {
         let mut containers: Vec<container::ContainerFact> = Vec::new();
         for pod in self.pods.iter_mut() {
             for mut fact in std::mem::take(&mut pod.unwell) {
-                fact.run = pod.run.clone();
+                fact.run = pod.run.as_deref().cloned();
                 containers.push(fact);
             }
         }
@@ -498,7 +495,7 @@ impl Inventory {
         let runs = self
             .pods
             .iter()
-            .filter_map(|pod| pod.run.as_ref())
+            .filter_map(|pod| pod.run.as_deref())
             .chain(self.events.iter().filter_map(|event| event.run.as_deref()))
             .chain(
                 self.operations

@@ -37,7 +37,8 @@ pub struct PodFact {
     pub node_name: Option<String>,
     pub scheduler_name: String,
     pub created: Option<Timestamp>,
-    pub run: Option<RunRef>,
+    /// Shared with the pod's events once facts are joined.
+    pub run: Option<Arc<RunRef>>,
     /// What the scheduler reserves for the pod: max(sum of containers, any
     /// init container) plus overhead, as the scheduler computes it.
     /// Shared among pods that request the same.
@@ -228,7 +229,7 @@ impl PodFact {
                 .and_then(|labels| labels.get("app.kubernetes.io/component").cloned()),
             containers,
             failing_containers,
-            run,
+            run: run.map(Arc::new),
             namespace: metadata.namespace.unwrap_or_else(|| "default".into()),
             name,
             phase: status.phase.unwrap_or_else(|| "Pending".into()),
@@ -264,7 +265,7 @@ impl PodFact {
             kind: "Pod".into(),
             namespace: Some(self.namespace.clone()),
             name: self.name.clone(),
-            run: self.run.clone(),
+            run: self.run.as_deref().cloned(),
         }
     }
 }
