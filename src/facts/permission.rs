@@ -362,12 +362,14 @@ impl Inputs<'_> {
             return Vec::new();
         }
         let mut facts = Vec::new();
-        for (home, accounts) in self.accounts() {
-            for (namespace, reason) in self.run_namespaces_of(&home) {
+        let accounts = self.accounts();
+        let homes: BTreeSet<&str> = accounts.keys().map(String::as_str).collect();
+        for (home, accounts) in &accounts {
+            for (namespace, reason) in self.run_namespaces_of(home, &homes) {
                 if !self.readable(&namespace, &["roles", "rolebindings"]) {
                     continue;
                 }
-                for account in &accounts {
+                for account in accounts {
                     let account_namespace = match account.component {
                         // The runs' pods use the service account of that
                         // name in their own namespace.
@@ -450,7 +452,12 @@ impl Inputs<'_> {
     }
 
     /// The namespaces runs of the agent in `home` go to, and why.
-    fn run_namespaces_of(&self, home: &str) -> BTreeMap<String, String> {
+    ///
+    /// Run pods do not say which Polyaxon started them, so with several
+    /// releases in one cluster a namespace is claimed by the release whose
+    /// home it is or whose POLYAXON_ADDITIONAL_NAMESPACES lists it; runs
+    /// found elsewhere are given to the agent only when it is the only one.
+    fn run_namespaces_of(&self, home: &str, homes: &BTreeSet<&str>) -> BTreeMap<String, String> {
         let mut found = BTreeMap::new();
         found.insert(
             home.to_string(),
@@ -466,7 +473,20 @@ impl Inputs<'_> {
                 });
             }
         }
+        if homes.len() > 1 {
+            return found;
+        }
+        let claimed_elsewhere = |namespace: &str| {
+            self.configs.iter().any(|config| {
+                config.namespace != home
+                    && (config.namespace == namespace
+                        || config.additional_namespaces.iter().any(|n| n == namespace))
+            })
+        };
         for namespace in self.run_namespaces {
+            if claimed_elsewhere(namespace) {
+                continue;
+            }
             found
                 .entry(namespace.clone())
                 .or_insert_with(|| "a namespace Polyaxon runs were found in".to_string());
@@ -767,5 +787,66 @@ mod tests {
             .find(|f| f.namespace == "team-b" && f.component == Component::Agent)
             .unwrap();
         assert_eq!(team_b.reason, "a namespace Polyaxon runs were found in");
+    }
+
+    #[test]
+    fn two_releases_each_answer_for_their_own_namespaces_only() {
+        let mut world = World::new();
+        // A second Polyaxon in "research", with everything granted there.
+        let mut second = world.policy.roles[0].clone();
+        second.namespace = Some("research".into());
+        world.policy.roles.push(second);
+        let mut binding = world.policy.bindings[0].clone();
+        binding.namespace = Some("research".into());
+        binding.subjects[0].name = "rs-polyaxon-agent-sa".into();
+        binding.subjects[0].namespace = Some("research".into());
+        world.policy.bindings.push(binding);
+        world.deployments.push(DeploymentFact {
+            namespace: "research".into(),
+            name: "rs-polyaxon-agent".into(),
+            component: "polyaxon-workers".into(),
+            service_account: "rs-polyaxon-agent-sa".into(),
+            ..DeploymentFact::default()
+        });
+        world.configs.push(AgentConfig {
+            namespace: "research".into(),
+            name: "rs-polyaxon-agent-config".into(),
+            ..AgentConfig::default()
+        });
+        world
+            .accounts
+            .insert(("research".into(), "rs-polyaxon-agent-sa".into()));
+        // Runs of both, and runs in a namespace neither release lists.
+        world.runs = BTreeSet::from([
+            "polyaxon".to_string(),
+            "research".to_string(),
+            "ml-team".to_string(),
+            "elsewhere".to_string(),
+        ]);
+        let facts = world.facts(None);
+        let judged: BTreeSet<(&str, &str)> = facts
+            .iter()
+            .map(|f| (f.account.as_str(), f.namespace.as_str()))
+            .collect();
+        // Only the first release's own additional namespace lacks a grant:
+        // neither agent is blamed for the other's home, and "elsewhere"
+        // cannot be given to either.
+        assert_eq!(
+            judged,
+            BTreeSet::from([("plx-polyaxon-agent-sa", "ml-team")]),
+            "{facts:#?}"
+        );
+        // With one release, runs found anywhere are its own.
+        let mut single = World::new();
+        single.runs.insert("elsewhere".into());
+        let namespaces: BTreeSet<String> = single
+            .facts(None)
+            .into_iter()
+            .map(|f| f.namespace)
+            .collect();
+        assert_eq!(
+            namespaces,
+            BTreeSet::from(["elsewhere".to_string(), "ml-team".to_string()])
+        );
     }
 }
