@@ -100,6 +100,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
                 false,
                 args.probes.no_api,
                 sieve,
+                deadline,
             ))?;
             gathered.inventory.polyaxon_api = probe;
             let source = Source {
@@ -377,7 +378,7 @@ const PROBE_STEP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1
 /// The Polyaxon API, asked with the CLI's own configuration. None when the
 /// CLI has no configuration at all (nothing to check), or an unreadable one
 /// (said on stderr: it is the user's file, not the cluster).
-async fn probe_api(args: &ClusterArgs) -> Option<ApiProbe> {
+async fn probe_api(args: &ClusterArgs, deadline: tokio::time::Instant) -> Option<ApiProbe> {
     let config = match CliConfig::load(&ConfigSources::from_env()) {
         Ok(Some(config)) => config,
         Ok(None) => return None,
@@ -389,9 +390,26 @@ async fn probe_api(args: &ClusterArgs) -> Option<ApiProbe> {
             return None;
         }
     };
+    // --timeout bounds the whole command: a probe that cannot start
+    // before the deadline says nothing (as the S3 probe).
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    if left.is_zero() {
+        return None;
+    }
     // One slow step must not eat the run: at most 10s each.
-    let step = args.request_timeout.min(std::time::Duration::from_secs(10));
-    Some(polyaxon_api::probe(&config, step).await)
+    let step = args
+        .request_timeout
+        .min(std::time::Duration::from_secs(10))
+        .min(left);
+    Some(
+        polyaxon_api::probe(
+            &config,
+            step,
+            left,
+            &crate::source::resolver::Resolver::System,
+        )
+        .await,
+    )
 }
 
 /// The cluster, then the Polyaxon API (unless --no-api).
@@ -400,9 +418,14 @@ async fn gather_and_ask(
     keep_raw: bool,
     no_api: bool,
     sieve: Sieve,
+    deadline: tokio::time::Instant,
 ) -> Result<(cluster::Gathered, Option<ApiProbe>)> {
     let gathered = gather(args, keep_raw, sieve).await?;
-    let probe = if no_api { None } else { probe_api(args).await };
+    let probe = if no_api {
+        None
+    } else {
+        probe_api(args, deadline).await
+    };
     Ok((gathered, probe))
 }
 
@@ -414,6 +437,7 @@ fn collect(args: &CollectArgs) -> Result<u8> {
         true,
         args.probes.no_api,
         Sieve::default(),
+        deadline,
     ))?;
     let probes = runtime
         .block_on(probe_stores(

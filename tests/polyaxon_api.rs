@@ -219,6 +219,31 @@ fn the_clis_current_project_is_checked_too() {
 }
 
 #[test]
+fn a_current_project_that_does_not_exist_is_said_so() {
+    let (_cluster, _dir, kubeconfig) = cluster();
+    let api = PolyaxonApi::start(Mode::ProjectMissing, TOKEN, false);
+    let home = cli_home(&api.url(), None);
+    std::fs::write(
+        home.path().join(".project"),
+        r#"{"owner": "acme", "name": "mnsit"}"#,
+    )
+    .unwrap();
+    let report = check(&kubeconfig, home.path(), &[], &[]);
+    let finding = only_api_finding(&report);
+    assert_eq!(finding["rule"], "PXD-AUTH-030", "{finding:#}");
+    let explanation = finding["explanation"].as_str().unwrap();
+    assert!(explanation.contains("acme/mnsit"), "{explanation}");
+    assert!(explanation.contains("No Project matches"), "{explanation}");
+    assert!(
+        finding["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("polyaxon init -p"),
+        "{finding:#}"
+    );
+}
+
+#[test]
 fn an_untrusted_certificate_is_a_tls_finding_and_verify_ssl_false_or_the_ca_fixes_it() {
     let (_cluster, _dir, kubeconfig) = cluster();
     let api = PolyaxonApi::start(Mode::Fine, TOKEN, true);
@@ -264,6 +289,33 @@ fn an_untrusted_certificate_is_a_tls_finding_and_verify_ssl_false_or_the_ca_fixe
         "{:#?}",
         report["findings"]
     );
+
+    // A CA file that is missing or holds no certificate is the user's
+    // file, not the server: named as such, and nothing is asked.
+    let asked = api.seen().len();
+    let empty = home.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let missing = home.path().join("missing.pem");
+    for (path, says) in [
+        (&empty, "holds no certificate"),
+        (&missing, "not a readable PEM file"),
+    ] {
+        let report = check(
+            &kubeconfig,
+            home.path(),
+            &[("POLYAXON_SSL_CA_CERT", path.to_str().unwrap())],
+            &[],
+        );
+        let finding = only_api_finding(&report);
+        assert_eq!(finding["rule"], "PXD-AUTH-031", "{finding:#}");
+        let explanation = finding["explanation"].as_str().unwrap();
+        assert!(explanation.contains(says), "{explanation}");
+        assert!(
+            explanation.contains(path.to_str().unwrap()),
+            "{explanation}"
+        );
+    }
+    assert_eq!(api.seen().len(), asked, "the server was asked");
 }
 
 #[test]
@@ -298,6 +350,29 @@ fn a_closed_port_and_a_silent_listener_are_unreachable_within_the_timeout() {
         "{finding:#}"
     );
     assert!(took < Duration::from_secs(20), "took {took:?}");
+
+    // --timeout bounds the whole command, this probe included: a 10s step
+    // is cut to what is left of 4s.
+    let started = Instant::now();
+    let output = run(
+        &[
+            "check",
+            "-o",
+            "json",
+            "--request-timeout",
+            "10s",
+            "--timeout",
+            "4s",
+        ],
+        &kubeconfig,
+        home.path(),
+        &[],
+    );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    let finding = only_api_finding(&report);
+    assert_eq!(finding["rule"], "PXD-AUTH-027", "{finding:#}");
 }
 
 #[test]

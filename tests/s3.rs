@@ -29,6 +29,8 @@ struct Moto {
     bucket: String,
     writer: (String, String),
     reader: (String, String),
+    /// Closed when this process ends, which stops the server.
+    _lifeline: std::process::ChildStdin,
     _child: ChildGuard,
 }
 
@@ -54,23 +56,34 @@ fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     MOTO.get_or_init(|| {
         let port = free_port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // Through moto_run.py, which stops when this process's end closes
+        // its stdin: a static is never dropped, so a plain moto_server
+        // child would outlive the tests.
+        let mut child = Command::new("python3")
+            .arg(repo().join("tests/support/moto_run.py"))
+            .arg(port.to_string())
             .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("moto_server is installed (.ci/run installs it: pip install 'moto[server]')");
-        let child = ChildGuard(child);
-        let endpoint = format!("http://127.0.0.1:{port}");
+            .expect("python3 runs");
+        let lifeline = child.stdin.take().expect("a piped stdin");
+        let mut child = ChildGuard(child);
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.0.try_wait() {
+                panic!(
+                    "moto's server exited ({status}); is moto installed? .ci/run installs it: pip install 'moto[server]'"
+                );
+            }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
-                "moto_server did not start"
+                "moto's server did not start"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+        let endpoint = format!("http://127.0.0.1:{port}");
         let setup = Command::new("python3")
             .arg(repo().join("tests/support/moto_setup.py"))
             .arg(&endpoint)
@@ -89,6 +102,7 @@ fn moto() -> &'static Moto {
             bucket: made["bucket"].as_str().unwrap().to_string(),
             writer: keys("writer"),
             reader: keys("reader"),
+            _lifeline: lifeline,
             _child: child,
         }
     })

@@ -155,12 +155,7 @@ impl Engine {
     }
 
     fn matches(&self, plan: &KindPlan, source: &dyn FieldSource) -> Vec<Match> {
-        let values: Vec<Option<Value<'_>>> = plan.fields.iter().map(|f| source.field(f)).collect();
-        let hits: Vec<Option<regex::SetMatches>> = plan
-            .sets
-            .iter()
-            .map(|(field, set)| values[*field].as_ref().map(|v| set.matches(&v.as_text())))
-            .collect();
+        let (values, hits) = read_fields(&plan.fields, &plan.sets, source);
         let passes = |i: usize| {
             let rule = &self.rules[plan.rules[i]];
             rule.matchers.iter().enumerate().all(|(j, (_, matcher))| {
@@ -262,6 +257,21 @@ impl Engine {
             fold,
         }
     }
+}
+
+/// The values of `fields` in `source`, each read once, and which patterns
+/// of each field's set they match.
+fn read_fields<'a>(
+    fields: &[String],
+    sets: &[(usize, RegexSet)],
+    source: &'a dyn FieldSource,
+) -> (Vec<Option<Value<'a>>>, Vec<Option<regex::SetMatches>>) {
+    let values: Vec<Option<Value<'a>>> = fields.iter().map(|f| source.field(f)).collect();
+    let hits = sets
+        .iter()
+        .map(|(field, set)| values[*field].as_ref().map(|v| set.matches(&v.as_text())))
+        .collect();
+    (values, hits)
 }
 
 fn plan(kind: FactKind, rules: &[Rule]) -> KindPlan {

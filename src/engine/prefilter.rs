@@ -12,7 +12,7 @@ use regex::RegexSet;
 
 use super::matcher::Matcher;
 use super::{Engine, KindPlan};
-use crate::facts::{FactKind, FieldSource, Value};
+use crate::facts::{FactKind, FieldSource};
 
 /// One matcher of a rule that can be judged early.
 #[derive(Debug, Clone)]
@@ -115,12 +115,7 @@ impl Prefilter {
         if self.rules.is_empty() {
             return false;
         }
-        let values: Vec<Option<Value<'_>>> = self.fields.iter().map(|f| source.field(f)).collect();
-        let hits: Vec<Option<regex::SetMatches>> = self
-            .sets
-            .iter()
-            .map(|(field, set)| values[*field].as_ref().map(|v| set.matches(&v.as_text())))
-            .collect();
+        let (values, hits) = super::read_fields(&self.fields, &self.sets, source);
         self.rules.iter().any(|checks| {
             checks.iter().all(|check| match check {
                 Check::InSet { set, pattern } => {
@@ -139,6 +134,7 @@ mod tests {
 
     use super::*;
     use crate::engine::rule;
+    use crate::facts::Value;
 
     fn engine(texts: &[&str]) -> Engine {
         let mut problems = Vec::new();

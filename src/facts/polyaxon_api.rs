@@ -35,7 +35,7 @@ pub struct ApiProbe {
     /// The path asked, e.g. /api/v1/users.
     pub endpoint: String,
     /// ok, unauthorized, token_expired, header_stripped, no_credentials,
-    /// forbidden, project_forbidden, tls_untrusted, tls_error, dns,
+    /// forbidden, project_forbidden, project_not_found, ca_unreadable, tls_untrusted, tls_error, dns,
     /// refused, timeout, unreachable, http_error.
     pub outcome: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -203,7 +203,7 @@ pub const FIELDS: &[FieldSpec] = &[
     field(
         "outcome",
         Text,
-        "ok, unauthorized, token_expired, header_stripped, no_credentials, forbidden, project_forbidden, tls_untrusted, tls_error, dns, refused, timeout, unreachable, http_error",
+        "ok, unauthorized, token_expired, header_stripped, no_credentials, forbidden, project_forbidden, project_not_found, ca_unreadable, tls_untrusted, tls_error, dns, refused, timeout, unreachable, http_error",
     ),
     field("status", Number, "the HTTP status, when one came back"),
     field(

@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod fetch;
 pub mod objects;
 pub mod polyaxon_api;
+pub mod resolver;
 pub mod resources;
 pub mod s3;
 pub mod snapshot;

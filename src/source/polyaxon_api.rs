@@ -29,6 +29,7 @@ use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use super::resolver::Resolver;
 use crate::facts::polyaxon_api::ApiProbe;
 use crate::redact;
 
@@ -297,10 +298,16 @@ enum Answer {
 }
 
 /// Probes the API with the CLI's configuration; every step is bounded by
-/// `step_timeout`, and the whole probe by a few of them whatever happens.
-pub async fn probe(config: &CliConfig, step_timeout: Duration) -> ApiProbe {
-    let bound = step_timeout * 6;
-    match tokio::time::timeout(bound, probe_steps(config, step_timeout)).await {
+/// `step_timeout`, and the whole probe by a few of them and by `left` (what
+/// remains of --timeout), whatever happens.
+pub async fn probe(
+    config: &CliConfig,
+    step_timeout: Duration,
+    left: Duration,
+    resolver: &Resolver,
+) -> ApiProbe {
+    let bound = (step_timeout * 6).min(left);
+    match tokio::time::timeout(bound, probe_steps(config, step_timeout, resolver)).await {
         Ok(probe) => probe,
         Err(_) => ApiProbe {
             outcome: "timeout".into(),
@@ -326,21 +333,37 @@ fn unanswered(config: &CliConfig) -> ApiProbe {
     }
 }
 
-async fn probe_steps(config: &CliConfig, step_timeout: Duration) -> ApiProbe {
+async fn probe_steps(config: &CliConfig, step_timeout: Duration, resolver: &Resolver) -> ApiProbe {
     let mut probe = unanswered(config);
-    let answer = request(config, USERS, step_timeout).await;
+    let answer = request(config, USERS, step_timeout, resolver).await;
     classify(&mut probe, answer, config);
     if probe.outcome == "ok"
         && let Some((owner, name)) = &config.project
     {
         let path = format!("/api/v1/{owner}/{name}");
-        let answer = request(config, &path, step_timeout).await;
-        if let Answer::Http { status: 403, .. } = &answer {
+        let answer = request(config, &path, step_timeout, resolver).await;
+        // Any answer but a success is about the project: the session
+        // itself was just accepted.
+        if !matches!(
+            answer,
+            Answer::Http {
+                status: 200..=299,
+                ..
+            }
+        ) {
+            let status = match &answer {
+                Answer::Http { status, .. } => Some(*status),
+                Answer::Failed { .. } => None,
+            };
             probe.endpoint = path;
             probe.project = Some(format!("{owner}/{name}"));
             classify(&mut probe, answer, config);
-            if probe.outcome == "forbidden" {
-                probe.outcome = "project_forbidden".into();
+            match status {
+                Some(403) if probe.outcome == "forbidden" => {
+                    probe.outcome = "project_forbidden".into()
+                }
+                Some(404) => probe.outcome = "project_not_found".into(),
+                _ => {}
             }
         }
     }
@@ -421,7 +444,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// One GET: resolve, connect, TLS when https, then the answer; each step
 /// with its own timeout and diagnosis.
-async fn request(config: &CliConfig, path: &str, step_timeout: Duration) -> Answer {
+async fn request(
+    config: &CliConfig,
+    path: &str,
+    step_timeout: Duration,
+    resolver: &Resolver,
+) -> Answer {
     let failed = |outcome, step, error: String| Answer::Failed {
         outcome,
         step,
@@ -455,25 +483,20 @@ async fn request(config: &CliConfig, path: &str, step_timeout: Duration) -> Answ
     };
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
 
-    let addresses =
-        match tokio::time::timeout(step_timeout, tokio::net::lookup_host((host.as_str(), port)))
-            .await
-        {
-            Err(_) => {
-                return failed(
-                    "timeout",
-                    "dns",
-                    format!(
-                        "resolving {host} took longer than {}s",
-                        step_timeout.as_secs_f32()
-                    ),
-                );
-            }
-            Ok(Err(error)) => {
-                return failed("dns", "dns", format!("cannot resolve {host}: {error}"));
-            }
-            Ok(Ok(addresses)) => addresses.collect::<Vec<_>>(),
-        };
+    let addresses = match tokio::time::timeout(step_timeout, resolver.resolve(&host, port)).await {
+        Err(_) => {
+            return failed(
+                "timeout",
+                "dns",
+                format!(
+                    "resolving {host} took longer than {}s",
+                    step_timeout.as_secs_f32()
+                ),
+            );
+        }
+        Ok(Err(error)) => return failed("dns", "dns", error),
+        Ok(Ok(addresses)) => addresses,
+    };
     let mut last_error = format!("{host} resolved to no address");
     let mut tcp = None;
     let mut refused = false;
@@ -511,7 +534,8 @@ async fn request(config: &CliConfig, path: &str, step_timeout: Duration) -> Answ
     let stream: Box<dyn Stream> = if https {
         let tls = match tls_config(config) {
             Ok(tls) => tls,
-            Err(error) => return failed("tls_error", "tls", error),
+            Err(TlsSetup::CaFile(error)) => return failed("ca_unreadable", "tls", error),
+            Err(TlsSetup::Other(error)) => return failed("tls_error", "tls", error),
         };
         let Ok(name) = ServerName::try_from(host.clone()) else {
             return failed(
@@ -657,30 +681,47 @@ fn tls_failure(error: &std::io::Error) -> (&'static str, String) {
 
 /// rustls with aws-lc-rs (as kube uses it), the platform's roots plus
 /// POLYAXON_SSL_CA_CERT, or no verification with POLYAXON_VERIFY_SSL=false.
-fn tls_config(config: &CliConfig) -> Result<rustls::ClientConfig, String> {
+fn tls_config(config: &CliConfig) -> Result<rustls::ClientConfig, TlsSetup> {
     if !config.verify_ssl {
         let provider = super::tls::provider();
         return Ok(
             rustls::ClientConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()
-                .map_err(|error| format!("TLS setup: {error}"))?
+                .map_err(|error| TlsSetup::Other(format!("TLS setup: {error}")))?
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
                 .with_no_client_auth(),
         );
     }
     let extra: Vec<CertificateDer<'static>> = match &config.ssl_ca_cert {
-        Some(path) => CertificateDer::pem_file_iter(path)
-            .and_then(|iter| iter.collect())
-            .map_err(|error| {
-                format!(
-                    "POLYAXON_SSL_CA_CERT {}: not readable PEM: {error}",
+        Some(path) => {
+            let certificates: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                .and_then(|iter| iter.collect())
+                .map_err(|error| {
+                    TlsSetup::CaFile(format!(
+                        "POLYAXON_SSL_CA_CERT {}: not a readable PEM file: {error}",
+                        path.display()
+                    ))
+                })?;
+            if certificates.is_empty() {
+                return Err(TlsSetup::CaFile(format!(
+                    "POLYAXON_SSL_CA_CERT {}: holds no certificate (no -----BEGIN CERTIFICATE----- block)",
                     path.display()
-                )
-            })?,
+                )));
+            }
+            certificates
+        }
         None => Vec::new(),
     };
-    super::tls::verifying_client(extra).map_err(|error| format!("TLS setup: {error}"))
+    super::tls::verifying_client(extra)
+        .map_err(|error| TlsSetup::Other(format!("TLS setup: {error}")))
+}
+
+/// Why no TLS client could be set up: the user's CA file (their side, said
+/// as such), or anything else.
+enum TlsSetup {
+    CaFile(String),
+    Other(String),
 }
 
 /// POLYAXON_VERIFY_SSL=false: accept any certificate, as the CLI then does
@@ -800,6 +841,30 @@ mod tests {
     fn no_configuration_at_all_is_none() {
         let dir = tempfile_dir();
         assert!(CliConfig::load(&sources(&dir, &[])).unwrap().is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_host_that_does_not_resolve_is_a_dns_failure_and_nothing_is_sent() {
+        let dir = tempfile_dir();
+        let env = [
+            ("POLYAXON_HOST", "https://polyaxon.acme.invalid:8443"),
+            ("POLYAXON_AUTH_TOKEN", "env-token-5678"),
+        ];
+        let config = CliConfig::load(&sources(&dir, &env)).unwrap().unwrap();
+        // The injected resolver knows no name: no query leaves the machine.
+        let nowhere = Resolver::Static(Default::default());
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let step = Duration::from_secs(2);
+        let probe = runtime.block_on(probe(&config, step, step * 2, &nowhere));
+        assert_eq!(probe.outcome, "dns");
+        assert_eq!(probe.step.as_deref(), Some("dns"));
+        let error = probe.error.unwrap_or_default();
+        assert!(
+            error.contains("polyaxon.acme.invalid does not resolve"),
+            "{error}"
+        );
+        assert_eq!(probe.status, None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -4,8 +4,6 @@
 //! run's deadline; nothing is written except one small object under
 //! `.pxdoctor/` that is deleted at once.
 
-use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -19,40 +17,7 @@ use crate::facts::probe::ProbeStep;
 use crate::facts::store::{S3Target, needs_path_style};
 use crate::redact::mask_value;
 
-/// How names become addresses. Tests inject `Static` so that no query ever
-/// reaches a real DNS resolver.
-#[derive(Debug, Clone, Default)]
-pub enum Resolver {
-    #[default]
-    System,
-    /// Names not in the map do not resolve.
-    Static(BTreeMap<String, Vec<IpAddr>>),
-}
-
-impl Resolver {
-    async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
-        if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
-            return Ok(vec![SocketAddr::new(ip, port)]);
-        }
-        match self {
-            Resolver::System => match tokio::net::lookup_host((host, port)).await {
-                Ok(addresses) => {
-                    let found: Vec<SocketAddr> = addresses.collect();
-                    if found.is_empty() {
-                        Err(format!("{host} has no address"))
-                    } else {
-                        Ok(found)
-                    }
-                }
-                Err(error) => Err(format!("{host} does not resolve: {error}")),
-            },
-            Resolver::Static(names) => names
-                .get(host)
-                .map(|ips| ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect())
-                .ok_or_else(|| format!("{host} does not resolve: no such host")),
-        }
-    }
-}
+pub use super::resolver::Resolver;
 
 #[derive(Debug, Clone)]
 pub struct ProbeOptions {

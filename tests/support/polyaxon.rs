@@ -31,6 +31,8 @@ pub enum Mode {
     NoPermission,
     /// The session is fine; the project answers 403.
     ProjectForbidden,
+    /// The session is fine; there is no such project (404).
+    ProjectMissing,
     /// Accepts connections and never answers.
     Silent,
 }
@@ -179,11 +181,17 @@ fn answer(state: &State, request: Request<Incoming>) -> Response<Full<Bytes>> {
         (Mode::InvalidToken, _) => reply(401, r#"{"detail":"Invalid token."}"#),
         (Mode::Expired, _) => reply(403, r#"{"detail":"Token expired"}"#),
         (Mode::NoPermission, _) => reply(403, denied),
-        (Mode::ProjectForbidden, "/api/v1/users") | (Mode::Fine, _) => reply(
-            200,
-            r#"{"username":"ana","email":"ana@acme.io","role":"user","theme":0}"#,
-        ),
+        (Mode::ProjectForbidden | Mode::ProjectMissing, "/api/v1/users") | (Mode::Fine, _) => {
+            reply(
+                200,
+                r#"{"username":"ana","email":"ana@acme.io","role":"user","theme":0}"#,
+            )
+        }
         (Mode::ProjectForbidden, _) => reply(403, denied),
+        // Django's Http404 for a missing object, through DRF.
+        (Mode::ProjectMissing, _) => {
+            reply(404, r#"{"detail":"No Project matches the given query."}"#)
+        }
         _ => reply(404, r#"{"detail":"Not found."}"#),
     }
 }
