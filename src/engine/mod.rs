@@ -111,6 +111,8 @@ struct KindPlan {
 pub struct Engine {
     pub rules: Vec<Rule>,
     plans: Vec<KindPlan>,
+    /// Each fold group's header, parsed once (not once per finding).
+    fold_headers: Vec<(&'static str, template::Template)>,
 }
 
 /// A rule that matched, with what its regexes captured.
@@ -126,7 +128,19 @@ impl Engine {
             .map(|kind| plan(kind, &rules))
             .filter(|plan| !plan.rules.is_empty())
             .collect();
-        Engine { rules, plans }
+        let fold_headers = fold::GROUPS
+            .iter()
+            .map(|group| {
+                let header =
+                    template::Template::parse(group.header).expect("built-in fold headers parse");
+                (group.name, header)
+            })
+            .collect();
+        Engine {
+            rules,
+            plans,
+            fold_headers,
+        }
     }
 
     pub fn rule(&self, id: &str) -> Option<&Rule> {
@@ -223,9 +237,12 @@ impl Engine {
         };
         let phrase = rule.explain.render(&lookup);
         let fold = rule.fold.map(|group| {
-            let header = template::Template::parse(group.header)
-                .expect("built-in fold headers parse")
-                .render(&lookup);
+            let header = self
+                .fold_headers
+                .iter()
+                .find(|(name, _)| *name == group.name)
+                .map(|(_, header)| header.render(&lookup))
+                .unwrap_or_default();
             FoldPart {
                 group: group.name.to_string(),
                 header,
@@ -238,8 +255,11 @@ impl Engine {
                     .map_or(0, |n| n as u64),
             }
         });
+        // A folded finding's explanation is written when its group is
+        // folded (header, then every cause's phrase); one per raw finding
+        // was most of the memory with many Pending runs.
         let explanation = match &fold {
-            Some(part) => format!("{}: {}.", part.header, part.phrase),
+            Some(_) => String::new(),
             None => phrase,
         };
         Finding {

@@ -129,9 +129,10 @@ impl Report {
         filter: &Filter,
         collection: Collection,
     ) -> Report {
-        let findings: Vec<Finding> = findings.into_iter().filter(|f| filter.keeps(f)).collect();
-        let (folded, single): (Vec<Finding>, Vec<Finding>) =
-            findings.into_iter().partition(|f| f.fold.is_some());
+        let (folded, single): (Vec<Finding>, Vec<Finding>) = findings
+            .into_iter()
+            .filter(|f| filter.keeps(f))
+            .partition(|f| f.fold.is_some());
         let mut findings = dedupe(single);
         findings.extend(fold(folded));
         findings.sort_by(order);
@@ -277,27 +278,33 @@ fn add_evidence(list: &mut Vec<Evidence>, evidence: Evidence, sum: bool) {
 /// Joins the findings of one fold group on one subject into one finding:
 /// the worst cause leads, every cause is named, worst first.
 fn fold(findings: Vec<Finding>) -> Vec<Finding> {
-    let mut out: Vec<Finding> = Vec::new();
-    let mut groups: BTreeMap<(String, crate::facts::Subject), Vec<Finding>> = BTreeMap::new();
-    for finding in findings {
-        match &finding.fold {
-            Some(part) => groups
-                .entry((part.group.clone(), finding.subject.clone()))
+    // Grouped by position, the keys borrowing the findings: a hundred
+    // thousand raw findings (ten copies of the rules, thousands of Pending
+    // runs) are moved once, never cloned.
+    let mut by_key: BTreeMap<(&str, &crate::facts::Subject), Vec<usize>> = BTreeMap::new();
+    for (i, finding) in findings.iter().enumerate() {
+        if let Some(part) = &finding.fold {
+            by_key
+                .entry((part.group.as_str(), &finding.subject))
                 .or_default()
-                .push(finding),
-            None => out.push(finding),
+                .push(i);
         }
     }
-    for (_, mut members) in groups {
-        members.sort_by_key(|f| {
-            let (weight, priority) = f.fold.as_ref().map_or((0, 0), |p| (p.weight, p.priority));
-            (
-                f.severity,
-                std::cmp::Reverse(weight),
-                std::cmp::Reverse(priority),
-                f.rule.clone(),
-            )
-        });
+    let mut groups: Vec<Vec<usize>> = by_key.into_values().collect();
+    for positions in &mut groups {
+        positions.sort_by(|&a, &b| lead_order(&findings[a], &findings[b]));
+    }
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    let mut out: Vec<Finding> = slots
+        .iter_mut()
+        .filter(|slot| slot.as_ref().is_some_and(|f| f.fold.is_none()))
+        .filter_map(Option::take)
+        .collect();
+    for positions in groups {
+        let mut members: Vec<Finding> = positions
+            .into_iter()
+            .filter_map(|i| slots[i].take())
+            .collect();
         // Root cause over symptom: a timeout is dropped when a sibling cause
         // explains it, and its evidence joins the cause's.
         let explained = members
@@ -314,22 +321,40 @@ fn fold(findings: Vec<Finding>) -> Vec<Finding> {
             });
         }
         let mut causes: Vec<Cause> = members
-            .iter()
-            .map(|f| Cause {
-                rule: f.rule.clone(),
-                title: f.title.clone(),
-                severity: f.severity,
-                explanation: f
-                    .fold
-                    .as_ref()
-                    .map_or_else(|| f.explanation.clone(), |p| p.phrase.clone()),
-                remediation: f.remediation.clone(),
+            .iter_mut()
+            .enumerate()
+            .map(|(i, f)| {
+                // The lead keeps its own; the others give theirs up.
+                let take = |text: &mut String| {
+                    if i == 0 {
+                        text.clone()
+                    } else {
+                        std::mem::take(text)
+                    }
+                };
+                Cause {
+                    rule: take(&mut f.rule),
+                    title: take(&mut f.title),
+                    severity: f.severity,
+                    explanation: match f.fold.as_mut() {
+                        Some(part) => take(&mut part.phrase),
+                        None => take(&mut f.explanation),
+                    },
+                    remediation: take(&mut f.remediation),
+                }
             })
             .collect();
         // Two segments can say the same thing (old schedulers report pod
         // affinity twice); say it once.
-        let mut seen = BTreeSet::new();
-        causes.retain(|c| seen.insert((c.rule.clone(), c.explanation.clone())));
+        let keep: Vec<bool> = {
+            let mut seen = std::collections::HashSet::new();
+            causes
+                .iter()
+                .map(|c| seen.insert((c.rule.as_str(), c.explanation.as_str())))
+                .collect()
+        };
+        let mut keep = keep.into_iter();
+        causes.retain(|_| keep.next().unwrap_or(true));
         let mut lead = members.remove(0);
         let header = lead
             .fold
@@ -363,6 +388,18 @@ fn fold(findings: Vec<Finding>) -> Vec<Finding> {
         out.push(lead);
     }
     out
+}
+
+/// Which member of a fold group leads: the most severe, then the cause on
+/// most nodes, then the higher priority, then by rule id.
+fn lead_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    let rank = |f: &Finding| f.fold.as_ref().map_or((0, 0), |p| (p.weight, p.priority));
+    let ((weight_a, priority_a), (weight_b, priority_b)) = (rank(a), rank(b));
+    a.severity
+        .cmp(&b.severity)
+        .then(weight_b.cmp(&weight_a))
+        .then(priority_b.cmp(&priority_a))
+        .then_with(|| a.rule.cmp(&b.rule))
 }
 
 /// Exit code policy, decided here only: 1 when a finding reaches `fail_on`.
