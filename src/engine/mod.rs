@@ -152,8 +152,18 @@ impl Engine {
         let mut findings = Vec::new();
         for plan in &self.plans {
             facts.for_each(plan.kind, |fact| {
-                for found in self.matches(plan, fact) {
-                    findings.push(self.finding(&self.rules[found.rule], fact, &found.captures));
+                let found = self.matches(plan, fact);
+                if found.is_empty() {
+                    return;
+                }
+                let fields = FieldMemo::new(fact);
+                for found in found {
+                    findings.push(self.finding(
+                        &self.rules[found.rule],
+                        fact,
+                        &fields,
+                        &found.captures,
+                    ));
                 }
             });
         }
@@ -227,14 +237,10 @@ impl Engine {
         &self,
         rule: &Rule,
         fact: &dyn Fact,
+        fields: &FieldMemo<'_>,
         captures: &BTreeMap<String, String>,
     ) -> Finding {
-        let lookup = |name: &str| {
-            captures
-                .get(name)
-                .cloned()
-                .or_else(|| fact.field(name).map(|v| v.as_text().into_owned()))
-        };
+        let lookup = |name: &str| captures.get(name).cloned().or_else(|| fields.text(name));
         let phrase = rule.explain.render(&lookup);
         let fold = rule.fold.map(|group| {
             let header = self
@@ -276,6 +282,33 @@ impl Engine {
             causes: Vec::new(),
             fold,
         }
+    }
+}
+
+/// A fact's fields as text, each worked out once however many rules
+/// matched the fact (some are phrases built from several values).
+struct FieldMemo<'f> {
+    fact: &'f dyn Fact,
+    known: std::cell::RefCell<Vec<(String, Option<String>)>>,
+}
+
+impl<'f> FieldMemo<'f> {
+    fn new(fact: &'f dyn Fact) -> Self {
+        FieldMemo {
+            fact,
+            known: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        if let Some((_, value)) = self.known.borrow().iter().find(|(known, _)| known == name) {
+            return value.clone();
+        }
+        let value = self.fact.field(name).map(|v| v.as_text().into_owned());
+        self.known
+            .borrow_mut()
+            .push((name.to_string(), value.clone()));
+        value
     }
 }
 
