@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
@@ -165,10 +165,13 @@ pub enum Verdict {
 pub struct SchedulingFact {
     pub subject: Subject,
     pub pending_seconds: Option<i64>,
-    pub message: String,
+    /// The scheduler's whole message, shared by the pod's causes (at 5,000
+    /// nodes it is long, and a Pending pod has half a dozen causes).
+    pub message: Arc<str>,
     pub total_nodes: Option<u64>,
     pub segment: Segment,
-    pub verdict: Verdict,
+    /// Shared by the pod's causes, as the message.
+    pub verdict: Arc<Verdict>,
     pub resource: Option<String>,
     pub requested: Option<String>,
     pub max_free: Option<String>,
@@ -369,13 +372,14 @@ impl SchedulingFact {
         verdict: Verdict,
     ) -> Vec<SchedulingFact> {
         let parsed = parse(message);
+        let (message, verdict): (Arc<str>, _) = (Arc::from(message), Arc::new(verdict));
         parsed
             .segments
             .into_iter()
             .map(|segment| {
                 let mut fact = SchedulingFact::bare(
                     pod.subject(),
-                    message,
+                    message.clone(),
                     &parsed.total_nodes,
                     segment,
                     verdict.clone(),
@@ -389,10 +393,10 @@ impl SchedulingFact {
 
     fn bare(
         subject: Subject,
-        message: &str,
+        message: Arc<str>,
         total_nodes: &Option<u64>,
         segment: Segment,
-        verdict: Verdict,
+        verdict: Arc<Verdict>,
     ) -> SchedulingFact {
         let taint_key = TAINT
             .captures(&segment.text)
@@ -403,7 +407,7 @@ impl SchedulingFact {
         SchedulingFact {
             subject,
             pending_seconds: None,
-            message: message.to_string(),
+            message,
             total_nodes: *total_nodes,
             condition: condition_behind(&segment.text, taint_key.as_deref()),
             taint: TAINT.captures(&segment.text).map(|c| {
@@ -438,14 +442,15 @@ impl SchedulingFact {
             run: None,
         };
         let parsed = parse(message);
-        let verdict = Verdict::Event(Evidence::new("Event").message(message));
+        let verdict = Arc::new(Verdict::Event(Evidence::new("Event").message(message)));
+        let message: Arc<str> = Arc::from(message);
         parsed
             .segments
             .into_iter()
             .map(|segment| {
                 SchedulingFact::bare(
                     subject.clone(),
-                    message,
+                    message.clone(),
                     &parsed.total_nodes,
                     segment,
                     verdict.clone(),
@@ -626,7 +631,7 @@ impl FieldSource for SchedulingFact {
             "subject" => Some(text(self.subject.label())),
             "pending_seconds" => self.pending_seconds.map(|s| num(s as f64)),
             "pending_for" => Some(text(super::duration::pending_for(self.pending_seconds))),
-            "message" => Some(text(&self.message)),
+            "message" => Some(text(&*self.message)),
             "reason" => Some(text(&self.segment.text)),
             "nodes" => self.segment.nodes.map(|n| num(n as f64)),
             "total_nodes" => self.total_nodes.map(|n| num(n as f64)),
@@ -647,7 +652,7 @@ impl FieldSource for SchedulingFact {
             "affected_nodes" => {
                 (!self.affected_nodes.is_empty()).then(|| text(self.affected_nodes.name_some()))
             }
-            "source" => Some(text(match self.verdict {
+            "source" => Some(text(match *self.verdict {
                 Verdict::Event(_) => "event",
                 Verdict::Condition(_) => "condition",
                 Verdict::Fit(_) => "fit",
@@ -663,7 +668,7 @@ impl Fact for SchedulingFact {
     }
 
     fn evidence(&self) -> Vec<Evidence> {
-        let mut evidence = vec![match &self.verdict {
+        let mut evidence = vec![match &*self.verdict {
             Verdict::Event(event) | Verdict::Condition(event) | Verdict::Fit(event) => {
                 event.clone()
             }
