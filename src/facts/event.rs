@@ -13,7 +13,7 @@ use super::name::Name;
 use super::subject::{Evidence, RunRef, Subject};
 use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct EventFact {
     pub namespace: Name,
     pub involved_kind: Name,
@@ -116,10 +116,8 @@ impl EventFact {
                     .or(event.reporting_component)
                     .unwrap_or_default(),
             ),
-            run: None,
-            pod_pending: false,
-            pod_waiting: false,
-            pending_seconds: None,
+            // The rest is set when facts are joined.
+            ..EventFact::default()
         }
     }
 
@@ -153,10 +151,8 @@ impl EventFact {
             count,
             last_seen,
             source: Name::from(event.reporting_controller.unwrap_or_default()),
-            run: None,
-            pod_pending: false,
-            pod_waiting: false,
-            pending_seconds: None,
+            // The rest is set when facts are joined.
+            ..EventFact::default()
         }
     }
 
