@@ -38,6 +38,13 @@ pub struct Refusal {
     pub permissions: Option<String>,
 }
 
+/// Whether `message` may hold a refusal: the cheap test done on every
+/// event and log line before [`parse`] (and by the event sieve, which must
+/// keep whatever the join would read).
+pub fn may_hold(message: &str) -> bool {
+    message.contains("cannot")
+}
+
 /// The refusal in `message`, if it is an RBAC one.
 pub fn parse(message: &str) -> Option<Refusal> {
     let message = message.replace("\\\"", "\"");

@@ -585,7 +585,7 @@ impl Inventory {
         let mut facts = Vec::new();
         let mut seen = BTreeSet::new();
         let mut add = |subject: Subject, source: &str, message: &str| {
-            if !message.contains("cannot") {
+            if !forbidden::may_hold(message) {
                 return;
             }
             if let Some(refusal) = forbidden::parse(message) {

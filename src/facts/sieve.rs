@@ -53,8 +53,7 @@ fn joined(event: &EventFact) -> bool {
     // claims' provisioning complaints, are about objects other than pods.
     event.involved_kind != "Pod"
         || super::is_scheduler_verdict(event)
-        // RBAC refusals (see Inventory::refusals).
-        || event.message.contains("cannot")
+        || super::forbidden::may_hold(&event.message)
 }
 
 impl fmt::Debug for Sieve {
