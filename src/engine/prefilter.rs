@@ -10,8 +10,8 @@
 
 use regex::RegexSet;
 
+use super::Engine;
 use super::matcher::Matcher;
-use super::{Engine, KindPlan};
 use crate::facts::{FactKind, FieldSource};
 
 /// One matcher of a rule that can be judged early.
@@ -23,7 +23,7 @@ enum Check {
     Alone { field: usize, matcher: Matcher },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Prefilter {
     /// The decided fields the rules read, fetched once per fact.
     fields: Vec<String>,
@@ -39,31 +39,13 @@ impl Engine {
     /// fact of that kind has before it is joined.
     pub fn prefilter(&self, kind: FactKind, decided: &[&str]) -> Prefilter {
         let Some(plan) = self.plans.iter().find(|plan| plan.kind == kind) else {
-            return Prefilter {
-                fields: Vec::new(),
-                sets: Vec::new(),
-                rules: Vec::new(),
-            };
+            return Prefilter::default();
         };
-        let early = |f: usize| decided.contains(&plan.fields[f].as_str());
-        let (fields, place) = renumber(plan, &early);
-        let set_of: Vec<Option<usize>> = {
-            let mut next = 0;
-            plan.sets
-                .iter()
-                .map(|(field, _)| {
-                    early(*field).then(|| {
-                        next += 1;
-                        next - 1
-                    })
-                })
-                .collect()
-        };
-        let sets = plan
-            .sets
-            .iter()
-            .filter(|(field, _)| early(*field))
-            .map(|(field, set)| (place[*field].expect("decided field"), set.clone()))
+        let (fields, place) = kept(&plan.fields, |field| decided.contains(&field.as_str()));
+        let (sets, set_of) = kept(&plan.sets, |(field, _)| place[*field].is_some());
+        let sets = sets
+            .into_iter()
+            .map(|(field, set)| (place[field].expect("a decided field"), set))
             .collect();
         let rules = (0..plan.rules.len())
             .map(|i| {
@@ -95,18 +77,19 @@ impl Engine {
     }
 }
 
-/// The decided fields of `plan`, and where each of the plan's fields went.
-fn renumber(plan: &KindPlan, early: &dyn Fn(usize) -> bool) -> (Vec<String>, Vec<Option<usize>>) {
-    let mut fields = Vec::new();
-    let place = (0..plan.fields.len())
-        .map(|f| {
-            early(f).then(|| {
-                fields.push(plan.fields[f].clone());
-                fields.len() - 1
+/// The items `keep` admits, and where each item went (None: left out).
+fn kept<T: Clone>(items: &[T], keep: impl Fn(&T) -> bool) -> (Vec<T>, Vec<Option<usize>>) {
+    let mut out = Vec::new();
+    let place = items
+        .iter()
+        .map(|item| {
+            keep(item).then(|| {
+                out.push(item.clone());
+                out.len() - 1
             })
         })
         .collect();
-    (fields, place)
+    (out, place)
 }
 
 impl Prefilter {
