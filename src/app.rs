@@ -346,7 +346,7 @@ async fn probe_stores(
         step_timeout: cluster.request_timeout.min(PROBE_STEP_TIMEOUT),
         deadline,
         write: !args.no_write_probe,
-        resolver: s3::Resolver::System,
+        resolver: crate::source::resolver::Resolver::System,
     };
     let mut steps = Vec::new();
     for target in &targets {

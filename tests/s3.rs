@@ -728,7 +728,8 @@ fn credentials_in_the_endpoint_url_are_masked_in_every_step() {
 fn probe_directly(
     target: &pxdoctor::facts::store::S3Target,
 ) -> Vec<pxdoctor::facts::probe::ProbeStep> {
-    use pxdoctor::source::s3::{ProbeOptions, Resolver, probe};
+    use pxdoctor::source::resolver::Resolver;
+    use pxdoctor::source::s3::{ProbeOptions, probe};
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

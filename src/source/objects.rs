@@ -763,6 +763,21 @@ mod tests {
 
     /// The streamed reader and the whole-file reader agree on what a list
     /// holds and on where its problems are: file, line and column.
+    /// The file read item by item: whether the streamed reader took it,
+    /// with what it found.
+    fn read_streamed(path: &Path) -> (bool, Inventory, Vec<Problem>) {
+        let (mut inventory, mut problems) = (Inventory::default(), Vec::new());
+        let took = read_json_file(path, &mut inventory, &mut problems, &mut |_| {});
+        (took, inventory, problems)
+    }
+
+    /// The same text read whole.
+    fn read_whole(path: &Path, text: &str) -> (Inventory, Vec<Problem>) {
+        let (mut inventory, mut problems) = (Inventory::default(), Vec::new());
+        read_json(path, text, &mut inventory, &mut problems);
+        (inventory, problems)
+    }
+
     #[test]
     fn streamed_lists_name_the_same_positions_as_whole_files() {
         let text = concat!(
@@ -780,15 +795,9 @@ mod tests {
         let path = dir.path().join("pods.json");
         std::fs::write(&path, text).unwrap();
 
-        let (mut whole, mut whole_problems) = (Inventory::default(), Vec::new());
-        read_json(&path, text, &mut whole, &mut whole_problems);
-        let (mut streamed, mut streamed_problems) = (Inventory::default(), Vec::new());
-        assert!(read_json_file(
-            &path,
-            &mut streamed,
-            &mut streamed_problems,
-            &mut |_| {}
-        ));
+        let (whole, whole_problems) = read_whole(&path, text);
+        let (took, streamed, streamed_problems) = read_streamed(&path);
+        assert!(took);
 
         let position = |problems: &[Problem]| {
             problems
@@ -813,13 +822,8 @@ mod tests {
 
         // Not valid JSON: left to the whole-file reader, without problems.
         std::fs::write(&path, text.replacen("\"ok\"}}", "\"ok\"}", 1)).unwrap();
-        let (mut inventory, mut problems) = (Inventory::default(), Vec::new());
-        assert!(!read_json_file(
-            &path,
-            &mut inventory,
-            &mut problems,
-            &mut |_| {}
-        ));
+        let (took, _, problems) = read_streamed(&path);
+        assert!(!took);
         assert!(problems.is_empty());
     }
 
@@ -837,17 +841,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pods.json");
         std::fs::write(&path, text).unwrap();
-        let (mut inventory, mut problems) = (Inventory::default(), Vec::new());
-        assert!(read_json_file(
-            &path,
-            &mut inventory,
-            &mut problems,
-            &mut |_| {}
-        ));
+        let (took, inventory, problems) = read_streamed(&path);
+        assert!(took);
         assert!(problems.is_empty());
         assert_eq!(inventory.pods.len(), 2);
-        let (mut whole, mut whole_problems) = (Inventory::default(), Vec::new());
-        read_json(&path, text, &mut whole, &mut whole_problems);
+        let (whole, whole_problems) = read_whole(&path, text);
         assert!(whole_problems.is_empty());
         assert_eq!(whole.pods.len(), 2);
     }

@@ -17,7 +17,7 @@ use crate::facts::probe::ProbeStep;
 use crate::facts::store::{S3Target, needs_path_style};
 use crate::redact::mask_value;
 
-pub use super::resolver::Resolver;
+use super::resolver::Resolver;
 
 #[derive(Debug, Clone)]
 pub struct ProbeOptions {
