@@ -18,6 +18,7 @@ use crate::report::{self, Collection, FailOn, Filter, Report, Skipped, Source};
 use crate::report::{RenderContext, RuleInfo};
 use crate::source::cluster::{self, ClusterOptions};
 use crate::source::polyaxon_api::{self, CliConfig, ConfigSources};
+use crate::source::resolver::Resolver;
 use crate::source::{bundle, snapshot};
 
 /// Runs pxdoctor as `invoked_as` ("pxdoctor" or "kubectl pxdoctor") and
@@ -346,7 +347,7 @@ async fn probe_stores(
         step_timeout: cluster.request_timeout.min(PROBE_STEP_TIMEOUT),
         deadline,
         write: !args.no_write_probe,
-        resolver: crate::source::resolver::Resolver::System,
+        resolver: Resolver::System,
     };
     let mut steps = Vec::new();
     for target in &targets {
@@ -401,15 +402,7 @@ async fn probe_api(args: &ClusterArgs, deadline: tokio::time::Instant) -> Option
         .request_timeout
         .min(std::time::Duration::from_secs(10))
         .min(left);
-    Some(
-        polyaxon_api::probe(
-            &config,
-            step,
-            left,
-            &crate::source::resolver::Resolver::System,
-        )
-        .await,
-    )
+    Some(polyaxon_api::probe(&config, step, left, &Resolver::System).await)
 }
 
 /// The cluster, then the Polyaxon API (unless --no-api).
