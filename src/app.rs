@@ -11,8 +11,8 @@ use crate::config::matcher::PodMarks;
 use crate::engine::{self, Engine};
 use crate::error::{Error, Result};
 use crate::facts::FactKind;
-use crate::facts::polyaxon_api::ApiProbe;
-use crate::facts::sieve::{DECIDED_EVENT_FIELDS, Sieve};
+use crate::facts::artifacts::polyaxon_api::ApiProbe;
+use crate::facts::inventory::sieve::{DECIDED_EVENT_FIELDS, Sieve};
 use crate::report::output::Destination;
 use crate::report::{self, Collection, FailOn, Filter, Report, Skipped, Source};
 use crate::report::{RenderContext, RuleInfo};
@@ -81,7 +81,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
         .collect();
     report::output::validate(&destinations)?;
     let (config, engine) = configured_engine(args.config.as_deref(), &args.rules)?;
-    crate::facts::pod::select_label_keys(config.label_keys());
+    crate::facts::workloads::pod::select_label_keys(config.label_keys());
     let runtime = runtime()?;
     let sieve = event_sieve(&engine);
     let (mut inventory, mut source, live) = match &args.snapshot {
@@ -329,7 +329,7 @@ async fn probe_stores(
     live: bool,
     cluster: &ClusterArgs,
     deadline: tokio::time::Instant,
-) -> Result<Option<Vec<crate::facts::probe::ProbeStep>>> {
+) -> Result<Option<Vec<crate::facts::artifacts::probe::ProbeStep>>> {
     use crate::source::s3;
     if args.no_s3 {
         return Ok(Some(Vec::new()));
@@ -476,7 +476,7 @@ fn collect(args: &CollectArgs) -> Result<u8> {
             "Polyaxon API at {}: {} (probes/{})",
             probe.host,
             probe.outcome,
-            crate::facts::polyaxon_api::PROBE_FILE
+            crate::facts::artifacts::polyaxon_api::PROBE_FILE
         );
     }
     for gap in &gathered.inventory.gaps {

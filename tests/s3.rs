@@ -688,7 +688,7 @@ fn a_certificate_for_another_name_fails_at_the_tls_step() {
 
 #[test]
 fn a_name_that_does_not_resolve_stops_at_the_dns_step() {
-    use pxdoctor::facts::store::S3Target;
+    use pxdoctor::facts::artifacts::store::S3Target;
     let target = S3Target {
         store: "minio".into(),
         bucket: "plx".into(),
@@ -706,7 +706,7 @@ fn a_name_that_does_not_resolve_stops_at_the_dns_step() {
 
 #[test]
 fn credentials_in_the_endpoint_url_are_masked_in_every_step() {
-    use pxdoctor::facts::store::S3Target;
+    use pxdoctor::facts::artifacts::store::S3Target;
     let target = S3Target {
         store: "minio".into(),
         bucket: "plx".into(),
@@ -726,8 +726,8 @@ fn credentials_in_the_endpoint_url_are_masked_in_every_step() {
 /// The probe called as a library, with an injected resolver under which
 /// nothing resolves: no query leaves the machine.
 fn probe_directly(
-    target: &pxdoctor::facts::store::S3Target,
-) -> Vec<pxdoctor::facts::probe::ProbeStep> {
+    target: &pxdoctor::facts::artifacts::store::S3Target,
+) -> Vec<pxdoctor::facts::artifacts::probe::ProbeStep> {
     use pxdoctor::source::resolver::Resolver;
     use pxdoctor::source::s3::{ProbeOptions, probe};
     let runtime = tokio::runtime::Builder::new_current_thread()

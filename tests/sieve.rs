@@ -9,7 +9,7 @@ use std::path::Path;
 
 use pxdoctor::engine::{self, Engine};
 use pxdoctor::facts::FactKind;
-use pxdoctor::facts::sieve::{DECIDED_EVENT_FIELDS, Sieve};
+use pxdoctor::facts::inventory::sieve::{DECIDED_EVENT_FIELDS, Sieve};
 use pxdoctor::source::snapshot;
 use support::{check_json, testdata};
 

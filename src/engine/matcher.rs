@@ -7,7 +7,7 @@
 
 use regex::Regex;
 
-use crate::facts::value::{FieldType, Value};
+use crate::facts::shared::value::{FieldType, Value};
 
 use super::rule::compile_regex;
 

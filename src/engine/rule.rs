@@ -12,7 +12,7 @@ use serde_saphyr::Spanned;
 
 use crate::error::{Position, Problem};
 use crate::facts::FactKind;
-use crate::facts::value::{FieldType, Value};
+use crate::facts::shared::value::{FieldType, Value};
 use crate::report::finding::{Category, Severity};
 
 use super::fold::{self, FoldGroup};

@@ -8,10 +8,10 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::api::events::v1::Event as NewEvent;
 
-use super::Fact;
-use super::name::Name;
-use super::subject::{Evidence, RunRef, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
+use crate::facts::Fact;
+use crate::facts::shared::name::Name;
+use crate::facts::shared::subject::{Evidence, RunRef, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 
 #[derive(Debug, Clone, Default)]
 pub struct EventFact {
@@ -179,7 +179,9 @@ impl FieldSource for EventFact {
             "subject" => Some(text(Fact::subject(self).label())),
             "pod_pending" => Some(Value::Bool(self.pod_pending)),
             "pod_waiting" => Some(Value::Bool(self.pod_waiting)),
-            "pending_for" => Some(text(super::duration::pending_for(self.pending_seconds))),
+            "pending_for" => Some(text(crate::facts::shared::duration::pending_for(
+                self.pending_seconds,
+            ))),
             "is_run" => Some(Value::Bool(self.run.is_some())),
             _ => None,
         }

@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Fact;
-use super::subject::{Evidence, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, text};
+use crate::facts::Fact;
+use crate::facts::shared::subject::{Evidence, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, text};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollectionGap {

@@ -3,11 +3,25 @@
 
 use std::collections::BTreeMap;
 
-use super::value::{FieldSource, FieldSpec, Value};
-use super::{
-    claim, container, deployment, event, fit_fact, forbidden, gap, lint, log, node, operation,
-    permission, platform, pod, polyaxon_api, probe, scheduling, store,
-};
+use crate::facts::access::forbidden;
+use crate::facts::access::permission;
+use crate::facts::artifacts::log;
+use crate::facts::artifacts::polyaxon_api;
+use crate::facts::artifacts::probe;
+use crate::facts::artifacts::store;
+use crate::facts::event;
+use crate::facts::gap;
+use crate::facts::lint;
+use crate::facts::scheduling::fit_fact;
+use crate::facts::scheduling::node;
+use crate::facts::scheduling::verdict;
+use crate::facts::shared::value::{FieldSource, FieldSpec, Value};
+use crate::facts::storage::claim;
+use crate::facts::workloads::container;
+use crate::facts::workloads::deployment;
+use crate::facts::workloads::operation;
+use crate::facts::workloads::platform;
+use crate::facts::workloads::pod;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FactKind {
@@ -85,7 +99,7 @@ impl FactKind {
             FactKind::Pod => pod::FIELDS,
             FactKind::Event => event::FIELDS,
             FactKind::NodeCondition => node::CONDITION_FIELDS,
-            FactKind::SchedulingReason => scheduling::FIELDS,
+            FactKind::SchedulingReason => verdict::FIELDS,
             FactKind::LogLine => log::FIELDS,
             FactKind::CollectionGap => gap::FIELDS,
             FactKind::Platform => platform::FIELDS,
@@ -118,7 +132,7 @@ impl FactKind {
             && !given.contains_key("reason")
             && let Some(Value::Str(message)) = given.get("message")
         {
-            return scheduling::SchedulingFact::from_message(message)
+            return verdict::SchedulingFact::from_message(message)
                 .into_iter()
                 .map(|fact| {
                     Box::new(Overlay {

@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use super::Fact;
-use super::subject::{Evidence, Location, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
+use crate::facts::Fact;
+use crate::facts::shared::subject::{Evidence, Location, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LintFact {

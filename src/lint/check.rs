@@ -178,7 +178,7 @@ mod tests {
         let facts = file(Path::new("t"), "t", &text, &Options::default()).unwrap();
         assert_eq!(
             facts[0].details["ops"],
-            crate::facts::value::Value::Str("a → a".into())
+            crate::facts::shared::value::Value::Str("a → a".into())
         );
     }
 

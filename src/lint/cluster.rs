@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::facts::NodeFact;
-use crate::facts::quantity::format_milli;
+use crate::facts::shared::quantity::format_milli;
 use crate::report::Skipped;
 use crate::source::{bundle, snapshot};
 

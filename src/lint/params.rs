@@ -225,7 +225,7 @@ fn undeclared(call: &Call, interface: &Interface, param: &Param, sink: &mut Sink
         ("op", t(call.op)),
         ("param", t(param.name.clone())),
         ("component", t(interface.name.clone())),
-        ("strict", crate::facts::value::Value::Bool(strict)),
+        ("strict", crate::facts::shared::value::Value::Bool(strict)),
         (
             "declared",
             t(if names.is_empty() {

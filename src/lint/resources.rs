@@ -4,7 +4,7 @@
 //! (`ValidateResourceRequirements` in Kubernetes' pkg/apis/core/validation).
 //! Polyaxon creates the run, then the pod is rejected.
 
-use crate::facts::quantity::parse_milli;
+use crate::facts::shared::quantity::parse_milli;
 
 use super::sink::{Sink, t};
 use super::workload::{Container, Pod};
@@ -42,7 +42,7 @@ fn container(label: &str, container: &Container, sink: &mut Sink) {
         let Some((request, request_milli)) = quantity(node) else {
             continue;
         };
-        let details = |extra: Vec<(&'static str, crate::facts::value::Value<'static>)>| {
+        let details = |extra: Vec<(&'static str, crate::facts::shared::value::Value<'static>)>| {
             let mut all = vec![
                 ("op", t(label)),
                 ("container", t(container.name.clone())),

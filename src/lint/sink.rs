@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use crate::facts::Location;
 use crate::facts::lint::LintFact;
-use crate::facts::value::Value;
+use crate::facts::shared::value::Value;
 
 use super::yaml::Pos;
 

@@ -104,8 +104,8 @@ pub fn write(
     manifest: &Manifest,
     lists: &[super::cluster::RawList],
     logs: &[crate::facts::LogTail],
-    probes: &[crate::facts::probe::ProbeStep],
-    api_probe: Option<&crate::facts::polyaxon_api::ApiProbe>,
+    probes: &[crate::facts::artifacts::probe::ProbeStep],
+    api_probe: Option<&crate::facts::artifacts::polyaxon_api::ApiProbe>,
 ) -> Result<()> {
     use flate2::Compression;
     use flate2::write::GzEncoder;
@@ -161,7 +161,10 @@ pub fn write(
     if let Some(probe) = api_probe {
         // The probe holds no token: only where it came from and whether it
         // was sent (facts/polyaxon_api.rs).
-        let name = format!("probes/{}", crate::facts::polyaxon_api::PROBE_FILE);
+        let name = format!(
+            "probes/{}",
+            crate::facts::artifacts::polyaxon_api::PROBE_FILE
+        );
         add(&name, &serde_json::to_vec_pretty(probe).unwrap_or_default()).map_err(failed)?;
     }
     add(

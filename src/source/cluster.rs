@@ -16,8 +16,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::error::{Error, Problem, Result};
-use crate::facts::sieve::Sieve;
-use crate::facts::{CollectionGap, Inventory, LogTail, agent_config};
+use crate::facts::artifacts::agent_config;
+use crate::facts::inventory::sieve::Sieve;
+use crate::facts::{CollectionGap, Inventory, LogTail};
 
 use super::fetch::{FetchError, Fetcher, Listing};
 use super::objects;
@@ -546,7 +547,7 @@ async fn store_secrets(
     inventory: &mut Inventory,
     raw: Option<&mut Vec<RawList>>,
 ) {
-    use crate::facts::store::{SecretFact, Store};
+    use crate::facts::artifacts::store::{SecretFact, Store};
     let wanted: BTreeSet<(String, String)> = inventory
         .agent_configs
         .iter()
@@ -618,7 +619,7 @@ async fn tails(fetcher: &Fetcher, inventory: &Inventory) -> Vec<LogTail> {
         } else if pod.run.is_some() {
             pod.failing_containers
                 .iter()
-                .filter(|c| crate::facts::run::is_polyaxon_container(c))
+                .filter(|c| crate::facts::workloads::run::is_polyaxon_container(c))
                 .collect()
         } else {
             Vec::new()

@@ -16,11 +16,11 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::{Position, Problem};
-use crate::facts::agent_config::AgentConfig;
-use crate::facts::claim::{Claim, StorageClass};
-use crate::facts::deployment::DeploymentFact;
-use crate::facts::operation::OperationFact;
-use crate::facts::rbac::{BindingRecord, RoleRecord};
+use crate::facts::access::rbac::{BindingRecord, RoleRecord};
+use crate::facts::artifacts::agent_config::AgentConfig;
+use crate::facts::storage::claim::{Claim, StorageClass};
+use crate::facts::workloads::deployment::DeploymentFact;
+use crate::facts::workloads::operation::OperationFact;
 use crate::facts::{EventFact, Inventory, NodeFact, PodFact};
 
 /// The kinds pxdoctor reads; anything else is skipped without complaint.
@@ -186,7 +186,9 @@ fn ingest(
             let object: serde_json::Value = serde_json::from_str(json)?;
             inventory
                 .secrets
-                .extend(crate::facts::store::SecretFact::from_json(&object));
+                .extend(crate::facts::artifacts::store::SecretFact::from_json(
+                    &object,
+                ));
         }
         "StorageClass" => {
             let object: serde_json::Value = serde_json::from_str(json)?;
@@ -199,13 +201,13 @@ fn ingest(
             let object: serde_json::Value = serde_json::from_str(json)?;
             inventory
                 .endpoints
-                .extend(crate::facts::polyaxon_api::Endpoint::from_service(&object));
+                .extend(crate::facts::artifacts::polyaxon_api::Endpoint::from_service(&object));
         }
         "Ingress" => {
             let object: serde_json::Value = serde_json::from_str(json)?;
             inventory
                 .endpoints
-                .extend(crate::facts::polyaxon_api::Endpoint::from_ingress(&object));
+                .extend(crate::facts::artifacts::polyaxon_api::Endpoint::from_ingress(&object));
         }
         "Role" if api_version.is_none_or(|v| v.starts_with(RBAC_GROUP)) => {
             let role = serde_json::from_str(json)?;

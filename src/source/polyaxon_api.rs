@@ -30,7 +30,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::resolver::Resolver;
-use crate::facts::polyaxon_api::ApiProbe;
+use crate::facts::artifacts::polyaxon_api::ApiProbe;
 use crate::redact;
 
 /// The CLI's default host when none is configured (polyaxon.api.LOCALHOST).

@@ -13,8 +13,8 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::facts::probe::ProbeStep;
-use crate::facts::store::{S3Target, needs_path_style};
+use crate::facts::artifacts::probe::ProbeStep;
+use crate::facts::artifacts::store::{S3Target, needs_path_style};
 use crate::redact::mask_value;
 
 use super::resolver::Resolver;
@@ -53,7 +53,7 @@ pub async fn flag_target(
     use aws_config::profile::ProfileFileRegionProvider;
     use aws_sdk_s3::config::ProvideCredentials;
 
-    let store = crate::facts::store::Store {
+    let store = crate::facts::artifacts::store::Store {
         name: url.to_string(),
         kind: "s3".into(),
         bucket: url.to_string(),

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Position, Problem, Result};
-use crate::facts::sieve::Sieve;
+use crate::facts::inventory::sieve::Sieve;
 use crate::facts::{Inventory, LogTail};
 
 use super::{bundle, objects};
@@ -200,7 +200,7 @@ fn read_file(
         if name == "s3.json" {
             read_s3_probe(file, inventory, problems);
         }
-        if parts.len() == 2 && name == crate::facts::polyaxon_api::PROBE_FILE {
+        if parts.len() == 2 && name == crate::facts::artifacts::polyaxon_api::PROBE_FILE {
             read_api_probe(file, inventory, problems);
         }
         return;
@@ -252,7 +252,7 @@ fn read_manifest(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut 
 }
 
 fn read_s3_probe(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<Problem>) {
-    match serde_json::from_slice::<Vec<crate::facts::probe::ProbeStep>>(&file.content) {
+    match serde_json::from_slice::<Vec<crate::facts::artifacts::probe::ProbeStep>>(&file.content) {
         Ok(steps) => inventory.probes.extend(steps),
         Err(error) => problems.push(Problem {
             position: Position::at(&file.shown, error.line() as u64, error.column() as u64),
@@ -264,7 +264,7 @@ fn read_s3_probe(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut 
 /// The Polyaxon API probe `collect` recorded (the same JSON the live probe
 /// gives), replayed instead of calling the API.
 fn read_api_probe(file: &SnapshotFile, inventory: &mut Inventory, problems: &mut Vec<Problem>) {
-    match serde_json::from_slice::<crate::facts::polyaxon_api::ApiProbe>(&file.content) {
+    match serde_json::from_slice::<crate::facts::artifacts::polyaxon_api::ApiProbe>(&file.content) {
         Ok(probe) => inventory.polyaxon_api = Some(probe),
         Err(error) => problems.push(Problem {
             position: Position::at(&file.shown, error.line() as u64, error.column() as u64),

@@ -11,14 +11,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::Fact;
-use super::agent_config::AgentConfig;
-use super::deployment::DeploymentFact;
-use super::gap::CollectionGap;
 use super::needs::Component;
 use super::rbac::{Policy, Request, User};
-use super::subject::{Evidence, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
+use crate::facts::Fact;
+use crate::facts::artifacts::agent_config::AgentConfig;
+use crate::facts::gap::CollectionGap;
+use crate::facts::shared::subject::{Evidence, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
+use crate::facts::workloads::deployment::DeploymentFact;
 
 /// The kinds a verdict needs, all of them.
 pub const RBAC_KINDS: [&str; 4] = ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
@@ -571,7 +571,7 @@ fn is_operator(deployment: &DeploymentFact) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::rbac::{BindingRecord, PolicyRule, RoleRecord, SubjectRef};
+    use crate::facts::access::rbac::{BindingRecord, PolicyRule, RoleRecord, SubjectRef};
 
     /// An agent in polyaxon with everything granted there by a Role, and
     /// ml-team listed in its ConfigMap with nothing granted.

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 
-use super::Fact;
-use super::subject::{Evidence, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
+use crate::facts::Fact;
+use crate::facts::shared::subject::{Evidence, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 
 /// A PersistentVolumeClaim as collected.
 #[derive(Debug, Clone, Default)]
@@ -184,7 +184,9 @@ impl FieldSource for ClaimFact {
         let found = self.found.as_ref();
         match name {
             "subject" => Some(text(self.subject.label())),
-            "pending_for" => Some(text(super::duration::pending_for(self.pending_seconds))),
+            "pending_for" => Some(text(crate::facts::shared::duration::pending_for(
+                self.pending_seconds,
+            ))),
             "claim" => Some(text(&self.claim)),
             "exists" => Some(Value::Bool(found.is_some())),
             "phase" => found.map(|c| text(&c.phase)),

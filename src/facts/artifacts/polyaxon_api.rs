@@ -10,9 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Fact;
-use super::subject::{Evidence, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
+use crate::facts::Fact;
+use crate::facts::shared::subject::{Evidence, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 
 /// The file name of the recorded probe, under `probes/` in a snapshot.
 pub const PROBE_FILE: &str = "polyaxon-api.json";

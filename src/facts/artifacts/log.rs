@@ -1,9 +1,10 @@
 //! Log tails of containers, one fact per line, so rules can match what
 //! Polyaxon's sidecar and init containers print.
 
-use super::subject::{Evidence, RunRef, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, text};
-use super::{Fact, run::is_polyaxon_container};
+use crate::facts::Fact;
+use crate::facts::shared::subject::{Evidence, RunRef, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, text};
+use crate::facts::workloads::run::is_polyaxon_container;
 
 /// How many lines of each container's log are kept: the end is what explains.
 pub const TAIL_LINES: usize = 200;

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::subject::RunRef;
+use crate::facts::shared::subject::RunRef;
 
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const INSTANCE: &str = "app.kubernetes.io/instance";

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use super::Fact;
-use super::subject::{Evidence, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
+use crate::facts::Fact;
+use crate::facts::shared::subject::{Evidence, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 
 #[derive(Debug, Clone)]
 pub struct PlatformFact {

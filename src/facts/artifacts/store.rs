@@ -11,10 +11,10 @@ use std::fmt;
 
 use serde_json::Value as Json;
 
-use super::Fact;
 use super::agent_config::AgentConfig;
-use super::subject::{Evidence, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, text};
+use crate::facts::Fact;
+use crate::facts::shared::subject::{Evidence, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, text};
 use crate::redact::redact_line;
 
 /// The keys of a store Secret whose values the probe uses. Nothing else of

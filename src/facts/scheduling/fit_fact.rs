@@ -1,10 +1,10 @@
 //! The fit check's verdict on one Pending pod, as a fact rules can explain:
 //! the nearest node and what it lacks, and whether some node fits now.
 
-use super::Fact;
 use super::fit::Fit;
-use super::subject::{Evidence, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
+use crate::facts::Fact;
+use crate::facts::shared::subject::{Evidence, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 
 #[derive(Debug, Clone)]
 pub struct FitFact {
@@ -76,7 +76,9 @@ impl FieldSource for FitFact {
     fn field(&self, name: &str) -> Option<Value<'_>> {
         match name {
             "subject" => Some(text(self.subject.label())),
-            "pending_for" => Some(text(super::duration::pending_for(self.pending_seconds))),
+            "pending_for" => Some(text(crate::facts::shared::duration::pending_for(
+                self.pending_seconds,
+            ))),
             "pending_seconds" => self.pending_seconds.map(|s| num(s as f64)),
             "nodes" => Some(num(self.fit.nodes as f64)),
             "fitting_nodes" => Some(num(self.fit.fitting_count() as f64)),

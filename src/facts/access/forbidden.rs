@@ -13,9 +13,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::Fact;
-use super::subject::{Evidence, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, text};
+use crate::facts::Fact;
+use crate::facts::shared::subject::{Evidence, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, text};
 
 static MODERN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"User "(?P<user>[^"]+)" cannot (?P<verb>[a-z]+) resource "(?P<resource>[^"]+)" in API group "(?P<group>[^"]*)"(?: (?:in the namespace|in the project) "(?P<namespace>[^"]+)"| at the cluster scope)?"#).unwrap()

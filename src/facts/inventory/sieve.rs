@@ -6,8 +6,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::EventFact;
-use super::value::FieldSource;
+use crate::facts::EventFact;
+use crate::facts::shared::value::FieldSource;
 
 /// The event fields known at decoding, before the join adds the run and
 /// the pod's state. A field missing here is only judged later, so
@@ -53,7 +53,7 @@ fn joined(event: &EventFact) -> bool {
     // claims' provisioning complaints, are about objects other than pods.
     event.involved_kind != "Pod"
         || super::is_scheduler_verdict(event)
-        || super::forbidden::may_hold(&event.message)
+        || crate::facts::access::forbidden::may_hold(&event.message)
 }
 
 impl fmt::Debug for Sieve {

@@ -5,11 +5,11 @@
 use jiff::Timestamp;
 use serde_json::Value as Json;
 
-use super::Fact;
-use super::duration::human;
 use super::run::run_of;
-use super::subject::{Evidence, RunRef, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
+use crate::facts::Fact;
+use crate::facts::shared::duration::human;
+use crate::facts::shared::subject::{Evidence, RunRef, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 
 #[derive(Debug, Clone, Default)]
 pub struct OperationFact {

@@ -14,10 +14,12 @@ use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
-use super::quantity::format_milli;
-use super::subject::{Evidence, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
-use super::{Fact, NodeFact, PodFact};
+use crate::facts::Fact;
+use crate::facts::NodeFact;
+use crate::facts::PodFact;
+use crate::facts::shared::quantity::format_milli;
+use crate::facts::shared::subject::{Evidence, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 
 /// One cause as the scheduler worded it, with the number of nodes it covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -612,12 +614,15 @@ fn looks_like_gpu_node(node: &NodeFact) -> bool {
 }
 
 /// The node's condition behind a label: NotReady is the Ready condition.
-fn node_condition<'a>(node: &'a NodeFact, label: &str) -> Option<&'a super::NodeConditionFact> {
+fn node_condition<'a>(
+    node: &'a NodeFact,
+    label: &str,
+) -> Option<&'a crate::facts::NodeConditionFact> {
     let type_ = if label == "NotReady" { "Ready" } else { label };
     node.conditions.iter().find(|c| c.type_ == type_)
 }
 
-fn condition_is_bad(condition: &super::NodeConditionFact) -> bool {
+fn condition_is_bad(condition: &crate::facts::NodeConditionFact) -> bool {
     if condition.type_ == "Ready" {
         condition.status != "True"
     } else {
@@ -630,7 +635,9 @@ impl FieldSource for SchedulingFact {
         match name {
             "subject" => Some(text(self.subject.label())),
             "pending_seconds" => self.pending_seconds.map(|s| num(s as f64)),
-            "pending_for" => Some(text(super::duration::pending_for(self.pending_seconds))),
+            "pending_for" => Some(text(crate::facts::shared::duration::pending_for(
+                self.pending_seconds,
+            ))),
             "message" => Some(text(&*self.message)),
             "reason" => Some(text(&self.segment.text)),
             "nodes" => self.segment.nodes.map(|n| num(n as f64)),

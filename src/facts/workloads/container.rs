@@ -4,11 +4,11 @@
 
 use k8s_openapi::api::core::v1::{Container, ContainerStatus};
 
-use super::Fact;
-use super::quantity::{format_milli, parse_milli};
 use super::run::is_polyaxon_container;
-use super::subject::{Evidence, RunRef, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
+use crate::facts::Fact;
+use crate::facts::shared::quantity::{format_milli, parse_milli};
+use crate::facts::shared::subject::{Evidence, RunRef, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 
 #[derive(Debug, Clone, Default)]
 pub struct ContainerFact {

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Container, Pod};
 
-use super::duration::human;
-use super::name::Interner;
-use super::quantity::parse_milli;
 use super::run::run_of;
-use super::subject::{Evidence, RunRef, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
-use super::{Fact, Resources};
+use crate::facts::Fact;
+use crate::facts::Resources;
+use crate::facts::shared::duration::human;
+use crate::facts::shared::name::Interner;
+use crate::facts::shared::quantity::parse_milli;
+use crate::facts::shared::subject::{Evidence, RunRef, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 
 thread_local! {
     static REQUESTS: RefCell<Interner<Resources>> = RefCell::new(Interner::default());
@@ -53,7 +54,7 @@ pub struct PodFact {
     /// Containers that failed, crash-loop or restarted: whose logs explain.
     pub failing_containers: Vec<String>,
     /// Tolerations, node selector and required node affinity.
-    pub placement: Arc<super::fit::Placement>,
+    pub placement: Arc<super::placement::Placement>,
     /// PersistentVolumeClaims its volumes name.
     pub claims: Vec<String>,
     /// Secrets a run pod's containers and volumes refer to (runs only:
@@ -167,7 +168,7 @@ impl PodFact {
             .filter(|s| is_failing(s))
             .map(|s| s.name.clone())
             .collect();
-        let placement = super::fit::Placement::shared(&spec);
+        let placement = super::placement::Placement::shared(&spec);
         let requests = REQUESTS.with(|interner| interner.borrow_mut().share(requests));
         let namespace = metadata
             .namespace

@@ -3,10 +3,11 @@
 
 use k8s_openapi::api::core::v1::Node;
 
-use super::quantity::{format_milli, parse_milli};
-use super::subject::{Evidence, Subject};
-use super::value::{FieldSource, FieldSpec, FieldType::*, Value, field, text};
-use super::{Fact, Resources};
+use crate::facts::Fact;
+use crate::facts::Resources;
+use crate::facts::shared::quantity::{format_milli, parse_milli};
+use crate::facts::shared::subject::{Evidence, Subject};
+use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, text};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Taint {

@@ -1,0 +1,10 @@
+//! What runs: pods and their containers, runs, Jobs, Polyaxon's operations
+//! and its platform Deployments.
+
+pub mod container;
+pub mod deployment;
+pub mod operation;
+pub mod placement;
+pub mod platform;
+pub mod pod;
+pub mod run;
