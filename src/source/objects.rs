@@ -136,6 +136,7 @@ fn ingest(
     match kind {
         "Pod" => {
             let pod: Pod = serde_json::from_str(json)?;
+            inventory.saw_time(crate::facts::workloads::pod::newest_status_time(&pod));
             let fact = PodFact::from_pod(pod);
             if let Some(fact) = fact {
                 inventory.saw_time(fact.created);
@@ -144,7 +145,10 @@ fn ingest(
         }
         "Node" => {
             let node: Node = serde_json::from_str(json)?;
-            inventory.nodes.extend(NodeFact::from_node(node));
+            if let Some(fact) = NodeFact::from_node(node) {
+                inventory.saw_time(fact.heartbeat);
+                inventory.nodes.push(fact);
+            }
         }
         "Event" => {
             let fact = match api_version.unwrap_or("v1") {

@@ -26,10 +26,15 @@ pub fn kubectl_pxdoctor(args: &[&str]) -> Output {
 }
 
 fn run(binary: &str, args: &[&str]) -> Output {
+    run_with(binary, args, &[])
+}
+
+fn run_with(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(binary)
         .args(args)
         .current_dir(repo())
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .output()
         .expect("the built binary runs")
 }
@@ -45,10 +50,19 @@ pub fn stderr(output: &Output) -> String {
 /// Runs `check -o json` on `snapshot` with extra args; returns the report
 /// (validated against schema/report.v1.json) and the exit code.
 pub fn check_json(snapshot: &Path, extra: &[&str]) -> (serde_json::Value, i32) {
+    check_json_with(snapshot, extra, &[])
+}
+
+/// [`check_json`] with extra environment variables (e.g. PXDOCTOR_NOW).
+pub fn check_json_with(
+    snapshot: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (serde_json::Value, i32) {
     let snapshot = snapshot.to_string_lossy().into_owned();
     let mut args = vec!["check", "--snapshot", snapshot.as_str(), "-o", "json"];
     args.extend_from_slice(extra);
-    let output = pxdoctor(&args);
+    let output = run_with(env!("CARGO_BIN_EXE_pxdoctor"), &args, env);
     let code = output.status.code().expect("exited");
     assert!(
         code == 0 || code == 1,

@@ -427,6 +427,7 @@ mod tests {
             requested: BTreeMap::from([("nvidia.com/gpu".into(), used * 1000)]),
             conditions: Vec::new(),
             unhealthy: None,
+            heartbeat: None,
         }
     }
 

@@ -39,6 +39,9 @@ pub struct NodeFact {
     pub conditions: Vec<NodeConditionFact>,
     /// See `fit::unhealthy`: set once when the node is read.
     pub unhealthy: Option<String>,
+    /// The newest lastHeartbeatTime of its conditions: a snapshot without
+    /// events still knows when it was taken.
+    pub heartbeat: Option<jiff::Timestamp>,
 }
 
 /// One node condition, a fact of its own so that rules can match each.
@@ -79,6 +82,12 @@ impl NodeFact {
             .into_iter()
             .filter_map(|(resource, quantity)| Some((resource, parse_milli(&quantity.0)?)))
             .collect();
+        let heartbeat = status
+            .conditions
+            .iter()
+            .flatten()
+            .filter_map(|c| c.last_heartbeat_time.as_ref().map(|t| t.0))
+            .max();
         let conditions = status
             .conditions
             .unwrap_or_default()
@@ -109,6 +118,7 @@ impl NodeFact {
             conditions,
             name,
             unhealthy: None,
+            heartbeat,
         };
         fact.unhealthy = super::fit::unhealthy(&fact);
         Some(fact)

@@ -271,6 +271,37 @@ impl PodFact {
     }
 }
 
+/// The newest time the pod's status records (a condition's transition, a
+/// container's start or finish): with its events expired, a snapshot still
+/// knows when it was taken.
+pub fn newest_status_time(pod: &Pod) -> Option<Timestamp> {
+    let status = pod.status.as_ref()?;
+    let conditions = status
+        .conditions
+        .iter()
+        .flatten()
+        .filter_map(|c| c.last_transition_time.as_ref().map(|t| t.0));
+    let containers = status
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .chain(status.container_statuses.iter().flatten())
+        .flat_map(|s| [s.state.as_ref(), s.last_state.as_ref()])
+        .flatten()
+        .flat_map(|state| {
+            let running = state.running.as_ref().and_then(|r| r.started_at.as_ref());
+            let terminated = state.terminated.as_ref();
+            [
+                running,
+                terminated.and_then(|t| t.started_at.as_ref()),
+                terminated.and_then(|t| t.finished_at.as_ref()),
+            ]
+        })
+        .flatten()
+        .map(|t| t.0);
+    conditions.chain(containers).max()
+}
+
 /// A container whose log is worth reading: it failed, is failing, or
 /// restarted.
 fn is_failing(status: &k8s_openapi::api::core::v1::ContainerStatus) -> bool {
