@@ -118,7 +118,13 @@ impl Template {
             let mut out = String::new();
             for piece in pieces {
                 match piece {
-                    Piece::Text(text) => out.push_str(text),
+                    // A value that ends a sentence ("Kubelet stopped posting
+                    // node status.") takes the place of the template's own
+                    // full stop after it.
+                    Piece::Text(text) => match text.strip_prefix('.') {
+                        Some(rest) if out.ends_with(['.', '!', '?']) => out.push_str(rest),
+                        _ => out.push_str(text),
+                    },
                     Piece::Field(name) => match lookup(name) {
                         Some(value) => out.push_str(&value),
                         None if strict => return None,
@@ -195,6 +201,22 @@ mod tests {
         assert_eq!(Template::parse("a {b c}").unwrap_err().offset, 2);
         assert_eq!(Template::parse("a {open").unwrap_err().offset, 2);
         assert_eq!(Template::parse("x [[never {closed}").unwrap_err().offset, 2);
+    }
+
+    #[test]
+    fn a_value_that_ends_a_sentence_is_not_followed_by_a_second_full_stop() {
+        let template = Template::parse("Node says: {message}. Cordon it.").unwrap();
+        assert_eq!(
+            render_with(
+                &template,
+                &values(&[("message", "Kubelet stopped posting node status.")])
+            ),
+            "Node says: Kubelet stopped posting node status. Cordon it."
+        );
+        assert_eq!(
+            render_with(&template, &values(&[("message", "disk full")])),
+            "Node says: disk full. Cordon it."
+        );
     }
 
     #[test]
