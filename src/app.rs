@@ -156,6 +156,8 @@ fn check(args: &CheckArgs) -> Result<u8> {
         reason: gap.message.clone(),
     }));
     let now = now(&inventory, live)?;
+    let mut inventory = inventory;
+    inventory.grace_seconds = config.grace_seconds;
     let facts = inventory.correlate(now);
     let findings = engine.evaluate(&facts);
     let filter = Filter {

@@ -59,6 +59,12 @@ pub struct ConfigDoc {
     #[serde(default)]
     #[schemars(with = "Vec<IgnoreDoc>")]
     ignore: Vec<Spanned<IgnoreDoc>>,
+    /// How long a run may take to start (containers creating, a Job or
+    /// custom resource without pods) before it is reported as stuck, as a
+    /// duration kubectl takes: `10m`, `90s`. Default 5m.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    grace: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -133,6 +139,8 @@ pub struct Config {
     /// Rule id → (severity, where that was said).
     pub severity: BTreeMap<String, (Severity, Position)>,
     pub ignores: Vec<Ignore>,
+    /// `grace`: seconds a run may take to start; None for the default.
+    pub grace_seconds: Option<i64>,
 }
 
 impl Config {
@@ -177,6 +185,22 @@ impl Config {
         let mut problems = Vec::new();
         let at = |line: u64, column: u64| Position::at(path, line, column);
         let base = path.parent().unwrap_or(Path::new(""));
+
+        if let Some(grace) = &doc.grace {
+            // "0" is no grace at all (for request timeouts kubectl reads
+            // it as no limit).
+            let parsed = match grace.value.trim() {
+                "0" => Ok(std::time::Duration::ZERO),
+                text => crate::cli::parse_duration(text),
+            };
+            match parsed {
+                Ok(duration) => config.grace_seconds = Some(duration.as_secs() as i64),
+                Err(error) => problems.push(Problem {
+                    position: at(grace.referenced.line(), grace.referenced.column()),
+                    message: format!("grace: {error}"),
+                }),
+            }
+        }
 
         for dir in &doc.rules {
             let resolved = base.join(&dir.value);

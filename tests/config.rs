@@ -455,3 +455,42 @@ fn the_example_config_validates_against_the_config_schema() {
     let typo = serde_json::json!({"ignore": [{"rule": "PXD-PEND-003", "reasn": "x"}]});
     assert!(!validator.is_valid(&typo));
 }
+
+#[test]
+fn grace_decides_when_a_starting_run_is_stuck() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = testdata("never-silent").to_string_lossy().into_owned();
+    // run 3c38594e has waited 41m in ContainerCreating with no event.
+    let stuck = "3c38594e1fb1349b40a585033a1c9fbc";
+    let findings = |grace: &str| {
+        std::fs::write(
+            dir.path().join(".pxdoctor.yaml"),
+            format!("grace: {grace}\n"),
+        )
+        .unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_pxdoctor"))
+            .args(["check", "--snapshot", &snapshot, "-o", "json"])
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("runs");
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+        keys(&report["findings"])
+    };
+    let about_stuck = |found: &[(String, String)]| {
+        found
+            .iter()
+            .any(|(rule, pod)| rule == "PXD-RUN-096" && pod.contains(stuck))
+    };
+    assert!(about_stuck(&findings("30m")));
+    assert!(!about_stuck(&findings("1h")));
+
+    std::fs::write(dir.path().join(".pxdoctor.yaml"), "grace: soon\n").unwrap();
+    let output = pxdoctor_in(dir.path(), &["check", "--snapshot", &snapshot]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(".pxdoctor.yaml:1:8: grace: `soon` is not a duration"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -170,6 +170,7 @@ mod tests {
             docs: None,
             causes: Vec::new(),
             fold: None,
+            fallback: None,
         }
     }
 

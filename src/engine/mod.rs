@@ -16,7 +16,7 @@ use regex::RegexSet;
 
 use crate::error::{Error, Position, Problem, Result};
 use crate::facts::{Fact, FactKind, Facts, FieldSource, Value};
-use crate::report::finding::{Finding, FoldPart};
+use crate::report::finding::{Fallback, Finding, FoldPart};
 
 use matcher::Matcher;
 pub use rule::Rule;
@@ -280,6 +280,10 @@ impl Engine {
             location: fact.location(),
             docs: rule.docs.clone(),
             causes: Vec::new(),
+            fallback: (rule.fallback && rule.fold.is_none()).then_some(match rule.fact {
+                FactKind::Event | FactKind::LogLine => Fallback::Words,
+                _ => Fallback::Durable,
+            }),
             fold,
         }
     }

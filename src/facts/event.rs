@@ -35,6 +35,10 @@ pub struct EventFact {
     pub pod_waiting: bool,
     /// Set when facts are correlated: how long that pod has been Pending.
     pub pending_seconds: Option<i64>,
+    /// Set when facts are correlated: the object it is about is not healthy
+    /// now (a pod neither Succeeded nor Running and ready; objects other
+    /// than pods, and pods that were not collected, count as unwell).
+    pub object_unwell: bool,
 }
 
 pub const FIELDS: &[FieldSpec] = &[
@@ -74,6 +78,11 @@ pub const FIELDS: &[FieldSpec] = &[
         "pending_for",
         Text,
         "how long that pod has been Pending: 42m",
+    ),
+    field(
+        "object_unwell",
+        Bool,
+        "the object it is about is not healthy now (a pod neither Succeeded nor Running and ready)",
     ),
 ];
 
@@ -183,6 +192,7 @@ impl FieldSource for EventFact {
                 self.pending_seconds,
             ))),
             "is_run" => Some(Value::Bool(self.run.is_some())),
+            "object_unwell" => Some(Value::Bool(self.object_unwell)),
             _ => None,
         }
     }

@@ -19,6 +19,7 @@ use crate::facts::shared::value::{FieldSource, FieldSpec, Value};
 use crate::facts::storage::claim;
 use crate::facts::workloads::container;
 use crate::facts::workloads::deployment;
+use crate::facts::workloads::job;
 use crate::facts::workloads::operation;
 use crate::facts::workloads::platform;
 use crate::facts::workloads::pod;
@@ -43,10 +44,11 @@ pub enum FactKind {
     ArtifactsStore,
     Probe,
     PolyaxonApi,
+    Job,
 }
 
 impl FactKind {
-    pub const ALL: [FactKind; 18] = [
+    pub const ALL: [FactKind; 19] = [
         FactKind::Pod,
         FactKind::Event,
         FactKind::NodeCondition,
@@ -65,6 +67,7 @@ impl FactKind {
         FactKind::ArtifactsStore,
         FactKind::Probe,
         FactKind::PolyaxonApi,
+        FactKind::Job,
     ];
 
     pub fn name(self) -> &'static str {
@@ -87,6 +90,7 @@ impl FactKind {
             FactKind::ArtifactsStore => "artifacts_store",
             FactKind::Probe => "s3_probe",
             FactKind::PolyaxonApi => "polyaxon_api",
+            FactKind::Job => "job",
         }
     }
 
@@ -114,6 +118,7 @@ impl FactKind {
             FactKind::ArtifactsStore => store::FIELDS,
             FactKind::Probe => probe::FIELDS,
             FactKind::PolyaxonApi => polyaxon_api::FIELDS,
+            FactKind::Job => job::FIELDS,
         }
     }
 

@@ -119,6 +119,17 @@ pub struct FoldPart {
     pub symptom: bool,
 }
 
+/// What a fallback rule's finding stands on, which decides who leads when
+/// fallbacks of equal severity meet on one subject: the words of a current
+/// event or log line say why, so they lead; the durable status (a pod's, a
+/// container's, a Job's), which also stands when the words are gone,
+/// becomes their evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fallback {
+    Words,
+    Durable,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Finding {
     pub rule: String,
@@ -140,4 +151,9 @@ pub struct Finding {
     #[serde(skip)]
     #[schemars(skip)]
     pub fold: Option<FoldPart>,
+    /// Set for an unfolded fallback rule's finding: it yields to a specific
+    /// finding on the same subject (see `report::yield_fallbacks`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub fallback: Option<Fallback>,
 }

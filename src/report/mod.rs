@@ -135,6 +135,7 @@ impl Report {
             .partition(|f| f.fold.is_some());
         let mut findings = dedupe(single);
         findings.extend(fold(folded));
+        let mut findings = yield_fallbacks(findings);
         findings.sort_by(order);
         Report {
             schema: SCHEMA_ID.into(),
@@ -253,6 +254,61 @@ fn dedupe(findings: Vec<Finding>) -> Vec<Finding> {
         .collect()
 }
 
+/// A fallback finding says what no specific rule explained, in the
+/// object's own words; it must never stand beside a finding that explains
+/// the same thing. So each one yields to a finding at least as severe about
+/// the same object (of its own category first) or, when it is about a run's
+/// Job or custom resource, about the same run; its evidence joins that
+/// finding. Fallbacks left on one object become one finding led by the
+/// worst of them (an event's or log's words before the durable status they
+/// explain), the others as its evidence.
+fn yield_fallbacks(findings: Vec<Finding>) -> Vec<Finding> {
+    let (mut loose, mut kept): (Vec<Finding>, Vec<Finding>) =
+        findings.into_iter().partition(|f| f.fallback.is_some());
+    if loose.is_empty() {
+        return kept;
+    }
+    // The worst leads, so nothing is hidden under a milder finding; among
+    // equals, current words (they say why) before durable status.
+    loose.sort_by(|a, b| (a.severity, a.fallback, &a.rule).cmp(&(b.severity, b.fallback, &b.rule)));
+    let same_object = |a: &Finding, b: &Finding| {
+        (&a.subject.kind, &a.subject.namespace, &a.subject.name)
+            == (&b.subject.kind, &b.subject.namespace, &b.subject.name)
+    };
+    let same_run = |a: &Finding, b: &Finding| {
+        let run = |f: &Finding| f.subject.run.as_ref().map(|run| run.uuid.clone());
+        !matches!(a.subject.kind.as_str(), "Pod" | "Node") && run(a).is_some() && run(a) == run(b)
+    };
+    let mut leads: Vec<Finding> = Vec::new();
+    for fallback in loose {
+        let host = |tests: &dyn Fn(&Finding) -> bool| {
+            kept.iter()
+                .enumerate()
+                .filter(|(_, k)| k.severity <= fallback.severity && tests(k))
+                .min_by_key(|(_, k)| k.severity)
+                .map(|(i, _)| i)
+        };
+        let host = host(&|k| same_object(k, &fallback) && k.category == fallback.category)
+            .or_else(|| host(&|k| same_object(k, &fallback)))
+            .or_else(|| host(&|k| same_run(&fallback, k)));
+        let target = match host {
+            Some(i) => &mut kept[i],
+            None => match leads.iter().position(|l| same_object(l, &fallback)) {
+                Some(i) => &mut leads[i],
+                None => {
+                    leads.push(fallback);
+                    continue;
+                }
+            },
+        };
+        for evidence in fallback.evidence {
+            add_evidence(&mut target.evidence, evidence, false);
+        }
+    }
+    kept.extend(leads);
+    kept
+}
+
 /// Adds `evidence` unless the same observation is there; with `sum`, the
 /// same event seen again from another object adds its count.
 fn add_evidence(list: &mut Vec<Evidence>, evidence: Evidence, sum: bool) {
@@ -361,14 +417,17 @@ fn fold(findings: Vec<Finding>) -> Vec<Finding> {
             .as_ref()
             .map(|p| p.header.clone())
             .unwrap_or_default();
-        lead.explanation = format!(
-            "{header}: {}.",
-            causes
-                .iter()
-                .map(|c| c.explanation.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
+        let phrases = causes
+            .iter()
+            .map(|c| c.explanation.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let stop = if phrases.ends_with(['.', '!', '?']) {
+            ""
+        } else {
+            "."
+        };
+        lead.explanation = format!("{header}: {phrases}{stop}");
         let mut remediations: Vec<&str> = Vec::new();
         for cause in &causes {
             if !remediations.contains(&cause.remediation.as_str()) {
@@ -496,5 +555,137 @@ pub fn render(format: Format, report: &Report, context: &RenderContext<'_>) -> S
         Format::Sarif => sarif::render(report, context),
         Format::Junit => junit::render(report, context),
         Format::Markdown => markdown::render(report),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{RunRef, Subject};
+    use finding::Fallback;
+
+    fn finding(rule: &str, severity: Severity, kind: &str, name: &str) -> Finding {
+        Finding {
+            rule: rule.into(),
+            title: rule.into(),
+            category: Category::Runtime,
+            severity,
+            subject: Subject {
+                kind: kind.into(),
+                namespace: Some("polyaxon".into()),
+                name: name.into(),
+                run: Some(RunRef::bare("8f3c2a1b9d7e4c5fa0b1c2d3e4f5a6b7")),
+            },
+            explanation: String::new(),
+            remediation: String::new(),
+            evidence: vec![Evidence::new("Event").reason(rule.to_string())],
+            location: None,
+            docs: None,
+            causes: Vec::new(),
+            fold: None,
+            fallback: None,
+        }
+    }
+
+    fn fallback(rule: &str, severity: Severity, kind: &str, name: &str, on: Fallback) -> Finding {
+        Finding {
+            fallback: Some(on),
+            ..finding(rule, severity, kind, name)
+        }
+    }
+
+    fn rules(findings: &[Finding]) -> Vec<&str> {
+        let mut rules: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
+        rules.sort();
+        rules
+    }
+
+    #[test]
+    fn a_fallback_yields_to_a_specific_finding_on_its_object_and_gives_it_its_evidence() {
+        let out = yield_fallbacks(vec![
+            finding("PXD-RUN-007", Severity::Error, "Pod", "p"),
+            fallback(
+                "PXD-RUN-098",
+                Severity::Error,
+                "Pod",
+                "p",
+                Fallback::Durable,
+            ),
+        ]);
+        assert_eq!(rules(&out), ["PXD-RUN-007"]);
+        assert!(
+            out[0]
+                .evidence
+                .iter()
+                .any(|e| e.reason.as_deref() == Some("PXD-RUN-098"))
+        );
+    }
+
+    #[test]
+    fn a_fallback_never_hides_under_a_milder_finding() {
+        let out = yield_fallbacks(vec![
+            finding("PXD-RUN-095", Severity::Warning, "Pod", "p"),
+            fallback(
+                "PXD-RUN-098",
+                Severity::Error,
+                "Pod",
+                "p",
+                Fallback::Durable,
+            ),
+        ]);
+        assert_eq!(rules(&out), ["PXD-RUN-095", "PXD-RUN-098"]);
+    }
+
+    #[test]
+    fn a_fallback_about_a_runs_job_yields_to_any_finding_on_the_run() {
+        let out = yield_fallbacks(vec![
+            finding("PXD-RUN-004", Severity::Error, "Pod", "p"),
+            fallback(
+                "PXD-PLAT-099",
+                Severity::Error,
+                "Operation",
+                "op",
+                Fallback::Durable,
+            ),
+            // About another pod: pods stand for themselves.
+            fallback(
+                "PXD-RUN-098",
+                Severity::Error,
+                "Pod",
+                "other",
+                Fallback::Durable,
+            ),
+        ]);
+        assert_eq!(rules(&out), ["PXD-RUN-004", "PXD-RUN-098"]);
+    }
+
+    #[test]
+    fn fallbacks_on_one_object_become_one_led_by_the_words() {
+        let out = yield_fallbacks(vec![
+            fallback(
+                "PXD-QUOTA-098",
+                Severity::Error,
+                "Job",
+                "j",
+                Fallback::Durable,
+            ),
+            fallback(
+                "PXD-QUOTA-099",
+                Severity::Error,
+                "Job",
+                "j",
+                Fallback::Words,
+            ),
+            fallback(
+                "PXD-NODE-099",
+                Severity::Warning,
+                "Node",
+                "n",
+                Fallback::Durable,
+            ),
+        ]);
+        assert_eq!(rules(&out), ["PXD-NODE-099", "PXD-QUOTA-099"]);
+        let job = out.iter().find(|f| f.rule == "PXD-QUOTA-099").unwrap();
+        assert_eq!(job.evidence.len(), 2);
     }
 }

@@ -401,6 +401,7 @@ mod tests {
             docs: None,
             causes: Vec::new(),
             fold: None,
+            fallback: None,
         };
         let source = Source {
             kind: "files".into(),

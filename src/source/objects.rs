@@ -20,6 +20,7 @@ use crate::facts::access::rbac::{BindingRecord, RoleRecord};
 use crate::facts::artifacts::agent_config::AgentConfig;
 use crate::facts::storage::claim::{Claim, StorageClass};
 use crate::facts::workloads::deployment::DeploymentFact;
+use crate::facts::workloads::job::JobFact;
 use crate::facts::workloads::operation::OperationFact;
 use crate::facts::{EventFact, Inventory, NodeFact, PodFact};
 
@@ -252,6 +253,10 @@ fn ingest(
             inventory
                 .agent_configs
                 .extend(AgentConfig::from_json(json)?);
+        }
+        "Job" if api_version.is_some_and(|v| v.starts_with("batch/")) => {
+            let object: serde_json::Value = serde_json::from_str(json)?;
+            inventory.jobs.extend(JobFact::from_json(&object));
         }
         "Deployment" if api_version.is_some_and(|v| v.starts_with("apps/")) => {
             let object: serde_json::Value = serde_json::from_str(json)?;

@@ -31,6 +31,14 @@ pub const RESOURCES: &[Resource] = &[
         needed_for: "the scheduler's and the kubelet's messages about runs",
     },
     Resource {
+        kind: "Job",
+        plural: "jobs",
+        group: "batch",
+        version: "v1",
+        namespaced: true,
+        needed_for: "the runs' Jobs: a failure (deadline, backoff limit) recorded after its events expired",
+    },
+    Resource {
         kind: "Deployment",
         plural: "deployments",
         group: "apps",

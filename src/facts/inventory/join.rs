@@ -12,7 +12,7 @@ use crate::facts::access::{forbidden, permission};
 use crate::facts::artifacts::{polyaxon_api, store};
 use crate::facts::scheduling::{fit, fit_fact, verdict};
 use crate::facts::storage::claim;
-use crate::facts::workloads::{container, platform, run};
+use crate::facts::workloads::{container, job, platform, run};
 use crate::facts::{EventFact, Evidence, Fact, LogTail, PodFact, RunRef, SchedulingFact, Subject};
 
 impl Inventory {
@@ -36,6 +36,10 @@ impl Inventory {
         let mut event_runs: Vec<Option<Arc<RunRef>>> = vec![None; self.events.len()];
         let mut event_pending: Vec<bool> = vec![false; self.events.len()];
         let mut event_waiting: Vec<Option<Option<Timestamp>>> = vec![None; self.events.len()];
+        // Whether the event's object is still unwell: durable state judges
+        // an event, so a healthy pod's old warnings are history.
+        let mut event_unwell: Vec<bool> = vec![true; self.events.len()];
+        let pods_collected = self.kinds_seen.contains("Pod");
         let runs_by_uuid: HashMap<&str, &Arc<RunRef>> = pod_runs
             .iter()
             .flatten()
@@ -56,6 +60,10 @@ impl Inventory {
             let pod = pod_index
                 .get(&(event.namespace.as_str(), event.involved_name.as_str()))
                 .copied();
+            event_unwell[e] = match pod {
+                Some(p) => !self.pods[p].is_healthy(),
+                None => !pods_collected,
+            };
             if let Some(p) = pod {
                 event_runs[e] = pod_runs[p].clone();
                 event_pending[e] = self.pods[p].is_unscheduled_pending();
@@ -83,9 +91,14 @@ impl Inventory {
         }
         drop(runs_by_uuid);
         let waiting = event_pending.into_iter().zip(event_waiting);
-        for ((event, run), (pending, waiting)) in
-            self.events.iter_mut().zip(event_runs).zip(waiting)
+        for (((event, run), (pending, waiting)), unwell) in self
+            .events
+            .iter_mut()
+            .zip(event_runs)
+            .zip(waiting)
+            .zip(event_unwell)
         {
+            event.object_unwell = unwell;
             event.run = run;
             event.pod_pending = pending;
             event.pod_waiting = waiting.is_some();
@@ -101,6 +114,13 @@ impl Inventory {
             .enumerate()
             .map(|(i, node)| (node.name.clone(), i))
             .collect();
+        let grace = self.grace_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
+        for pod in self.pods.iter_mut() {
+            pod.age_seconds = pod.created.map(|created| (now - created).get_seconds());
+            pod.past_grace = pod.age_seconds.is_some_and(|age| age >= grace);
+            let node = pod.node_name.as_ref().and_then(|name| node_index.get(name));
+            pod.node_problem = node.and_then(|&n| nodes[n].not_ready());
+        }
         for pod in self.pods.iter().filter(|pod| pod.is_active()) {
             let Some(&n) = pod.node_name.as_ref().and_then(|name| node_index.get(name)) else {
                 continue;
@@ -298,7 +318,10 @@ impl Inventory {
             operation.age_seconds = operation
                 .created
                 .map(|created| (now - created).get_seconds());
+            operation.past_grace = operation.age_seconds.is_some_and(|age| age >= grace);
         }
+        let collected_jobs = std::mem::take(&mut self.jobs);
+        let jobs = self.join_jobs(collected_jobs, now, grace, &run_pods);
         drop(run_pods);
         let mut endpoints = std::mem::take(&mut self.endpoints);
         endpoints.sort();
@@ -320,6 +343,7 @@ impl Inventory {
                     .iter()
                     .filter_map(|operation| operation.run.as_ref()),
             )
+            .chain(jobs.iter().filter_map(|job| job.run.as_ref()))
             .map(|run| run.uuid.clone())
             .collect();
         Facts {
@@ -337,6 +361,7 @@ impl Inventory {
             logs: self.logs,
             gaps: self.gaps,
             operations: self.operations,
+            jobs,
             deployments: self.deployments,
             platform,
             stores,
@@ -393,6 +418,60 @@ impl Inventory {
             crds: &crds,
         }
         .evaluate()
+    }
+
+    /// The runs' Jobs with their Warning events as evidence; a Job that was
+    /// not collected stands in from its failure events. Call after events
+    /// know their runs.
+    fn join_jobs(
+        &self,
+        mut jobs: Vec<job::JobFact>,
+        now: Timestamp,
+        grace: i64,
+        run_pods: &BTreeSet<&str>,
+    ) -> Vec<job::JobFact> {
+        let mut index: HashMap<(String, String), usize> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, job)| ((job.namespace.clone(), job.name.clone()), i))
+            .collect();
+        let mut events: Vec<&EventFact> = self
+            .events
+            .iter()
+            .filter(|e| e.involved_kind == "Job" && e.type_ == "Warning")
+            .collect();
+        events.sort_by_key(|e| e.last_seen);
+        for event in events {
+            let key = (event.namespace.to_string(), event.involved_name.clone());
+            let failure = job::FAILURE_REASONS.contains(&&*event.reason);
+            let j = match index.get(&key) {
+                Some(&j) => j,
+                None if failure => {
+                    jobs.push(job::JobFact::from_event(event));
+                    index.insert(key, jobs.len() - 1);
+                    jobs.len() - 1
+                }
+                None => continue,
+            };
+            let job = &mut jobs[j];
+            // A stand-in says what its newest failure event says.
+            if job.from_events && failure {
+                *job = job::JobFact {
+                    events: std::mem::take(&mut job.events),
+                    ..job::JobFact::from_event(event)
+                };
+            }
+            job.events.push(event.evidence());
+        }
+        for job in jobs.iter_mut() {
+            job.has_pods = job
+                .run
+                .as_ref()
+                .is_some_and(|run| run_pods.contains(run.uuid.as_str()));
+            job.age_seconds = job.created.map(|created| (now - created).get_seconds());
+            job.past_grace = job.age_seconds.is_some_and(|age| age >= grace);
+        }
+        jobs
     }
 
     /// RBAC refusals in events, log tails and the operator's conditions.
@@ -459,7 +538,8 @@ impl Inventory {
             .collect();
         let mut complaints: HashMap<(&str, &str), &EventFact> = HashMap::new();
         for event in self.events.iter().filter(|e| {
-            e.involved_kind == "PersistentVolumeClaim" && e.reason == "ProvisioningFailed"
+            e.involved_kind == "PersistentVolumeClaim"
+                && matches!(&*e.reason, "ProvisioningFailed" | "FailedBinding")
         }) {
             let key = (event.namespace.as_str(), event.involved_name.as_str());
             if complaints
@@ -478,6 +558,7 @@ impl Inventory {
                 nodes.extend(pod.node_name.clone());
             }
         }
+        let classes_collected = self.kinds_seen.contains("StorageClass");
         let mut facts = Vec::new();
         for pod in self.pods.iter().filter(|p| p.phase == "Pending") {
             for claim in &pod.claims {
@@ -488,14 +569,24 @@ impl Inventory {
                     claim,
                     found.get(&key).copied(),
                     &classes,
-                    complaints.get(&key).map(|e| e.message.clone()),
+                    complaints
+                        .get(&key)
+                        .map(|e| (e.reason.to_string(), e.message.clone())),
                     users.get(&key).cloned().unwrap_or_default(),
                 ));
+                if let Some(fact) = facts.last_mut() {
+                    fact.classes_collected |= classes_collected;
+                }
             }
         }
         facts
     }
 }
+
+/// How long a run may take to start (containers creating, a Job or
+/// operation without pods) before it is reported as stuck; `grace` in
+/// .pxdoctor.yaml changes it.
+pub const DEFAULT_GRACE_SECONDS: i64 = 300;
 
 /// How long a pod may wait for the scheduler's word before pxdoctor's own
 /// fit check explains it.

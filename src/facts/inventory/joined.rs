@@ -8,7 +8,7 @@ use crate::facts::access::{forbidden, permission};
 use crate::facts::artifacts::{log, polyaxon_api, probe, store};
 use crate::facts::scheduling::fit_fact;
 use crate::facts::storage::claim;
-use crate::facts::workloads::{container, deployment, operation, platform};
+use crate::facts::workloads::{container, deployment, job, operation, platform};
 use crate::facts::{
     CollectionGap, EventFact, Fact, FactKind, LogTail, NodeConditionFact, NodeFact, PodFact,
     SchedulingFact, lint,
@@ -31,6 +31,7 @@ pub struct Facts {
     pub logs: Vec<LogTail>,
     pub gaps: Vec<CollectionGap>,
     pub operations: Vec<operation::OperationFact>,
+    pub jobs: Vec<job::JobFact>,
     pub deployments: Vec<deployment::DeploymentFact>,
     pub platform: platform::PlatformFact,
     pub stores: Vec<store::StoreFact>,
@@ -59,6 +60,7 @@ impl Facts {
             FactKind::Fit => self.fits.iter().for_each(|f| visit(f)),
             FactKind::Container => self.containers.iter().for_each(|f| visit(f)),
             FactKind::Operation => self.operations.iter().for_each(|f| visit(f)),
+            FactKind::Job => self.jobs.iter().for_each(|f| visit(f)),
             FactKind::Claim => self.claims.iter().for_each(|f| visit(f)),
             FactKind::Forbidden => self.refusals.iter().for_each(|f| visit(f)),
             FactKind::Permission => self.permissions.iter().for_each(|f| visit(f)),

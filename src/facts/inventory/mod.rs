@@ -11,12 +11,12 @@ use jiff::Timestamp;
 
 use crate::facts::artifacts::{agent_config, polyaxon_api, probe, store};
 use crate::facts::shared::name;
-use crate::facts::workloads::{deployment, operation};
+use crate::facts::workloads::{deployment, job, operation};
 use crate::facts::{
     CollectionGap, EventFact, LogTail, NodeFact, PodFact, access::rbac, storage::claim,
 };
 
-pub use join::is_scheduler_verdict;
+pub use join::{DEFAULT_GRACE_SECONDS, is_scheduler_verdict};
 pub use joined::Facts;
 
 /// Facts as collected, before they are joined.
@@ -28,6 +28,8 @@ pub struct Inventory {
     pub logs: Vec<LogTail>,
     pub gaps: Vec<CollectionGap>,
     pub operations: Vec<operation::OperationFact>,
+    /// The runs' Kubernetes Jobs (batch/v1).
+    pub jobs: Vec<job::JobFact>,
     pub deployments: Vec<deployment::DeploymentFact>,
     pub claims: Vec<claim::Claim>,
     pub storage_classes: Vec<claim::StorageClass>,
@@ -62,6 +64,9 @@ pub struct Inventory {
     /// Which events are kept as they are decoded (not merged: each
     /// inventory that is filled says its own).
     pub sieve: sieve::Sieve,
+    /// How long a run may take to start before it is stuck (None: the
+    /// default, 5 minutes).
+    pub grace_seconds: Option<i64>,
     /// Namespaces of every event decoded, kept or not.
     pub event_namespaces: BTreeSet<name::Name>,
 }
@@ -98,6 +103,7 @@ impl Inventory {
         self.logs.extend(other.logs);
         self.gaps.extend(other.gaps);
         self.operations.extend(other.operations);
+        self.jobs.extend(other.jobs);
         self.deployments.extend(other.deployments);
         self.claims.extend(other.claims);
         self.storage_classes.extend(other.storage_classes);
@@ -109,6 +115,7 @@ impl Inventory {
         self.kinds_seen.extend(other.kinds_seen);
         self.saw_time(other.newest);
         self.collected_at = self.collected_at.or(other.collected_at);
+        self.grace_seconds = self.grace_seconds.or(other.grace_seconds);
         if let Some(crds) = other.polyaxon_crds {
             self.polyaxon_crds.get_or_insert_default().extend(crds);
         }
@@ -145,6 +152,7 @@ impl Inventory {
         self.event_namespaces
             .retain(|namespace| namespaces.contains(namespace.as_str()));
         self.logs.retain(|log| namespaces.contains(&log.namespace));
+        self.jobs.retain(|job| namespaces.contains(&job.namespace));
         // RBAC objects stay (ClusterRoleBindings grant everywhere); only
         // these namespaces are judged.
         self.scope = Some(match self.scope.take() {

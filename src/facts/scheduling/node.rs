@@ -68,6 +68,11 @@ pub const CONDITION_FIELDS: &[FieldSpec] = &[
         "e.g. KubeletHasDiskPressure, NodeStatusUnknown",
     ),
     field("message", Text, "the condition's message"),
+    field(
+        "bad",
+        Bool,
+        "in its bad state: Ready not True, any other condition True (pressure, NetworkUnavailable, node-problem-detector's KernelDeadlock, ReadonlyFilesystem, ...)",
+    ),
 ];
 
 impl NodeFact {
@@ -124,6 +129,30 @@ impl NodeFact {
         Some(fact)
     }
 
+    /// Why the node is not Ready, as its Ready condition says: "NotReady
+    /// (NodeStatusUnknown: Kubelet stopped posting node status.)".
+    pub fn not_ready(&self) -> Option<String> {
+        let ready = self.conditions.iter().find(|c| c.type_ == "Ready")?;
+        if ready.status == "True" {
+            return None;
+        }
+        let state = if ready.status == "Unknown" {
+            "unreachable"
+        } else {
+            "NotReady"
+        };
+        let words = [ready.reason.as_str(), ready.message.as_str()]
+            .into_iter()
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(": ");
+        Some(if words.is_empty() {
+            format!("{} is {state}", self.name)
+        } else {
+            format!("{} is {state} ({words})", self.name)
+        })
+    }
+
     /// Allocatable minus what active pods already request.
     pub fn free(&self, resource: &str) -> i64 {
         let allocatable = self.allocatable.get(resource).copied().unwrap_or(0);
@@ -143,6 +172,36 @@ impl NodeFact {
     }
 }
 
+impl NodeConditionFact {
+    /// In its bad state, as the condition itself says. Most conditions name
+    /// a problem (DiskPressure, KernelDeadlock, ReadonlyFilesystem: bad when
+    /// True); some name health (Ready, and vendors' KernelReady,
+    /// ContainerRuntimeHealthy, ...: bad when False, and Ready also when
+    /// Unknown). A reason that says all is well (node-problem-detector's
+    /// KernelHasNoDeadlock, FilesystemIsNotReadOnly, NoFrequentKubeletRestart)
+    /// wins over the name.
+    pub fn is_bad(&self) -> bool {
+        let healthy_name = ["Ready", "Available", "Healthy", "OK"]
+            .iter()
+            .any(|end| self.type_.ends_with(end))
+            || self.type_.starts_with("Correct");
+        let says_well = ["HasNo", "IsNot", "NoFrequent", "NoProblem", "Sufficient"]
+            .iter()
+            .any(|words| self.reason.contains(words));
+        if self.type_ == "Ready" {
+            return self.status != "True";
+        }
+        if says_well {
+            return false;
+        }
+        if healthy_name {
+            self.status == "False"
+        } else {
+            self.status == "True"
+        }
+    }
+}
+
 impl FieldSource for NodeConditionFact {
     fn field(&self, name: &str) -> Option<Value<'_>> {
         match name {
@@ -151,6 +210,7 @@ impl FieldSource for NodeConditionFact {
             "status" => Some(text(&self.status)),
             "reason" => Some(text(&self.reason)),
             "message" => Some(text(&self.message)),
+            "bad" => Some(Value::Bool(self.is_bad())),
             _ => None,
         }
     }
@@ -173,5 +233,35 @@ impl Fact for NodeConditionFact {
                 .reason(self.reason.clone())
                 .message(self.message.clone()),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn condition(type_: &str, status: &str, reason: &str) -> NodeConditionFact {
+        NodeConditionFact {
+            node: "n".into(),
+            type_: type_.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_condition_is_bad_by_its_own_sense() {
+        // Problems are bad when True.
+        assert!(condition("DiskPressure", "True", "KubeletHasDiskPressure").is_bad());
+        assert!(condition("KernelDeadlock", "True", "DockerHung").is_bad());
+        assert!(!condition("KernelDeadlock", "False", "KernelHasNoDeadlock").is_bad());
+        assert!(!condition("OutOfDisk", "False", "KubeletHasSufficientDisk").is_bad());
+        // Health is bad when False; Ready also when Unknown.
+        assert!(condition("Ready", "Unknown", "NodeStatusUnknown").is_bad());
+        assert!(!condition("KernelReady", "True", "KernelHasNoDeadlock").is_bad());
+        assert!(condition("ContainerRuntimeHealthy", "False", "RuntimeDown").is_bad());
+        // A reason that says all is well wins.
+        assert!(!condition("ReadonlyFilesystem", "True", "FilesystemIsNotReadOnly").is_bad());
     }
 }

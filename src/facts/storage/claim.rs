@@ -104,16 +104,21 @@ pub struct ClaimFact {
     pub default_class: Option<String>,
     pub provisioner: Option<String>,
     pub binding_mode: Option<String>,
-    /// The newest ProvisioningFailed message on the claim.
-    pub provisioning_error: Option<String>,
+    /// The newest complaint on the claim: ProvisioningFailed (the
+    /// provisioner) or FailedBinding (the PV controller), reason and message.
+    pub complaint: Option<(String, String)>,
     /// Nodes that run pods using the claim.
     pub nodes: BTreeSet<String>,
+    /// StorageClasses were collected (so absence means absent); set by the
+    /// join.
+    pub classes_collected: bool,
 }
 
 pub const FIELDS: &[FieldSpec] = &[
     field("subject", Text, "the run (or pod) as people name it"),
     field("pending_for", Text, "how long the pod has been Pending"),
     field("claim", Text, "the claim's name"),
+    field("namespace", Text, "the claim's (and pod's) namespace"),
     field("exists", Bool, "the claim exists in the pod's namespace"),
     field("phase", Text, "Pending, Bound or Lost"),
     field(
@@ -124,6 +129,11 @@ pub const FIELDS: &[FieldSpec] = &[
     field("class_named", Bool, "the claim names a class itself"),
     field("class_exists", Bool, "that class exists"),
     field("classes", Text, "the StorageClasses that exist"),
+    field(
+        "classes_known",
+        Text,
+        "the same, absent when StorageClasses were not collected",
+    ),
     field("default_class", Text, "the default StorageClass, if any"),
     field("provisioner", Text, "the class's provisioner"),
     field("binding_mode", Text, "Immediate or WaitForFirstConsumer"),
@@ -132,7 +142,22 @@ pub const FIELDS: &[FieldSpec] = &[
     field(
         "provisioning_error",
         Text,
-        "the provisioner's last ProvisioningFailed message",
+        "the last ProvisioningFailed or FailedBinding message on the claim",
+    ),
+    field(
+        "complaint_reason",
+        Text,
+        "that event's reason: ProvisioningFailed or FailedBinding",
+    ),
+    field(
+        "class_missing",
+        Bool,
+        "the class does not exist: absent from the StorageClasses collected, or the provisioner says it is not found",
+    ),
+    field(
+        "class_evidence",
+        Text,
+        "how absence is known: the classes that exist, or the provisioner's words",
     ),
     field(
         "user_nodes",
@@ -154,7 +179,7 @@ impl ClaimFact {
         claim: &str,
         found: Option<&Claim>,
         classes: &BTreeMap<String, StorageClass>,
-        provisioning_error: Option<String>,
+        complaint: Option<(String, String)>,
         nodes: BTreeSet<String>,
     ) -> ClaimFact {
         let default_class = classes.values().find(|c| c.default).map(|c| c.name.clone());
@@ -173,9 +198,28 @@ impl ClaimFact {
             class,
             classes: classes.keys().cloned().collect(),
             default_class,
-            provisioning_error,
+            classes_collected: !classes.is_empty(),
+            complaint,
             nodes,
         }
+    }
+
+    /// The class the provisioner says is not found: the PV controller's
+    /// 'storageclass.storage.k8s.io "nfs-fast" not found'
+    /// (pkg/controller/volume/persistentvolume), older 'StorageClass
+    /// "nfs-fast" not found'.
+    fn class_not_found_said(&self) -> Option<&str> {
+        let (_, message) = self.complaint.as_ref()?;
+        let class = self.class.as_deref()?;
+        let quoted = format!("\"{class}\" not found");
+        let lower = message.to_ascii_lowercase();
+        (lower.contains("storageclass") && message.contains(&quoted)).then_some(class)
+    }
+
+    fn class_missing(&self) -> bool {
+        let seen = self.classes_collected;
+        (seen && self.class.is_some() && !self.class_exists)
+            || self.class_not_found_said().is_some()
     }
 }
 
@@ -188,6 +232,7 @@ impl FieldSource for ClaimFact {
                 self.pending_seconds,
             ))),
             "claim" => Some(text(&self.claim)),
+            "namespace" => self.subject.namespace.as_deref().map(text),
             "exists" => Some(Value::Bool(found.is_some())),
             "phase" => found.map(|c| text(&c.phase)),
             "class" => self.class.as_deref().map(text),
@@ -198,17 +243,30 @@ impl FieldSource for ClaimFact {
             } else {
                 self.classes.iter().cloned().collect::<Vec<_>>().join(", ")
             })),
+            "classes_known" => (self.classes_collected && !self.classes.is_empty())
+                .then(|| text(self.classes.iter().cloned().collect::<Vec<_>>().join(", "))),
             "default_class" => self.default_class.as_deref().map(text),
             "provisioner" => self.provisioner.as_deref().map(text),
             "binding_mode" => self.binding_mode.as_deref().map(text),
             "access_modes" => found.map(|c| text(c.access_modes.join(", "))),
             "size" => found.map(|c| text(&c.size)),
-            "provisioning_error" => self.provisioning_error.as_deref().map(text),
+            "provisioning_error" => self.complaint.as_ref().map(|(_, m)| text(m)),
+            "complaint_reason" => self.complaint.as_ref().map(|(r, _)| text(r)),
+            "class_missing" => Some(Value::Bool(self.class_missing())),
+            "class_evidence" => Some(text(if self.classes_collected {
+                format!(
+                    "classes here: {}",
+                    self.classes.iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            } else {
+                "the provisioner says it is not found; StorageClasses were not collected"
+                    .to_string()
+            })),
             "user_nodes" => Some(num(self.nodes.len() as f64)),
             "user_node_names" => Some(text(
                 self.nodes.iter().cloned().collect::<Vec<_>>().join(", "),
             )),
-            "storage_objects_seen" => Some(Value::Bool(!self.classes.is_empty())),
+            "storage_objects_seen" => Some(Value::Bool(self.classes_collected)),
             _ => None,
         }
     }
@@ -233,11 +291,11 @@ impl Fact for ClaimFact {
                 .message("no such claim in the pod's namespace"),
         };
         let mut evidence = vec![claim];
-        if let Some(error) = &self.provisioning_error {
+        if let Some((reason, message)) = &self.complaint {
             evidence.push(
                 Evidence::new("Event")
-                    .reason("ProvisioningFailed")
-                    .message(error.clone()),
+                    .reason(reason.clone())
+                    .message(message.clone()),
             );
         }
         evidence

@@ -21,6 +21,7 @@ pub struct ContainerFact {
     pub reason: String,
     pub message: String,
     pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
     pub restarts: i32,
     pub last_reason: Option<String>,
     pub last_exit_code: Option<i32>,
@@ -54,6 +55,16 @@ pub const FIELDS: &[FieldSpec] = &[
         "CrashLoopBackOff, ImagePullBackOff, OOMKilled, Error, ...",
     ),
     field("message", Text, "the state's message"),
+    field(
+        "failing",
+        Bool,
+        "failing now: waiting for a reason other than ContainerCreating or PodInitializing, or terminated with a non-zero exit code or OOMKilled",
+    ),
+    field(
+        "signal",
+        Number,
+        "the signal that ended it, when the runtime says",
+    ),
     field("exit_code", Number, "exit code of the current termination"),
     field("restarts", Number, "restart count"),
     field("last_reason", Text, "reason of the previous termination"),
@@ -86,12 +97,13 @@ impl ContainerFact {
             .last_state
             .as_ref()
             .and_then(|s| s.terminated.as_ref());
-        let (state_name, reason, message, exit_code) =
+        let (state_name, reason, message, exit_code, signal) =
             if let Some(waiting) = state.and_then(|s| s.waiting.as_ref()) {
                 (
                     "waiting",
                     waiting.reason.clone().unwrap_or_default(),
                     waiting.message.clone().unwrap_or_default(),
+                    None,
                     None,
                 )
             } else if let Some(terminated) = state.and_then(|s| s.terminated.as_ref()) {
@@ -100,9 +112,10 @@ impl ContainerFact {
                     terminated.reason.clone().unwrap_or_default(),
                     terminated.message.clone().unwrap_or_default(),
                     Some(terminated.exit_code),
+                    terminated.signal,
                 )
             } else {
-                ("running", String::new(), String::new(), None)
+                ("running", String::new(), String::new(), None, None)
             };
         let well = match state_name {
             "waiting" => matches!(
@@ -130,6 +143,7 @@ impl ContainerFact {
             reason,
             message: message.trim().to_string(),
             exit_code,
+            signal,
             restarts: status.restart_count,
             last_reason: last.and_then(|t| t.reason.clone()),
             last_exit_code: last.map(|t| t.exit_code),
@@ -138,6 +152,18 @@ impl ContainerFact {
             run: None,
             log_tail: Vec::new(),
         })
+    }
+
+    /// Failing now, not only restarted once.
+    pub fn is_failing(&self) -> bool {
+        match self.state.as_str() {
+            "waiting" => !matches!(
+                self.reason.as_str(),
+                "ContainerCreating" | "PodInitializing" | ""
+            ),
+            "terminated" => self.exit_code != Some(0) || self.reason == "OOMKilled",
+            _ => false,
+        }
     }
 
     fn subject(&self) -> Subject {
@@ -164,6 +190,8 @@ impl FieldSource for ContainerFact {
             "state" => Some(text(&self.state)),
             "reason" => (!self.reason.is_empty()).then(|| text(&self.reason)),
             "message" => (!self.message.is_empty()).then(|| text(&self.message)),
+            "failing" => Some(Value::Bool(self.is_failing())),
+            "signal" => self.signal.map(num),
             "exit_code" => self.exit_code.map(num),
             "restarts" => Some(num(self.restarts)),
             "last_reason" => self.last_reason.as_deref().map(text),

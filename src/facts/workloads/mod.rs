@@ -3,6 +3,7 @@
 
 pub mod container;
 pub mod deployment;
+pub mod job;
 pub mod operation;
 pub mod placement;
 pub mod platform;

@@ -23,6 +23,8 @@ pub struct OperationFact {
     /// Set when facts are correlated.
     pub has_pods: bool,
     pub age_seconds: Option<i64>,
+    /// Set when facts are correlated: older than the grace period.
+    pub past_grace: bool,
 }
 
 pub const FIELDS: &[FieldSpec] = &[
@@ -53,6 +55,11 @@ pub const FIELDS: &[FieldSpec] = &[
     field("has_pods", Bool, "any pod of the run exists"),
     field("age_seconds", Number, "seconds since it was created"),
     field("age", Text, "the same for people: 12m"),
+    field(
+        "past_grace",
+        Bool,
+        "older than the grace period (5m, `grace` in .pxdoctor.yaml)",
+    ),
     field("subject", Text, "the run as people name it"),
 ];
 
@@ -101,6 +108,7 @@ impl OperationFact {
             name,
             has_pods: false,
             age_seconds: None,
+            past_grace: false,
         })
     }
 
@@ -127,6 +135,7 @@ impl FieldSource for OperationFact {
             "has_pods" => Some(Value::Bool(self.has_pods)),
             "age_seconds" => self.age_seconds.map(|s| num(s as f64)),
             "age" => self.age_seconds.map(|s| text(human(s))),
+            "past_grace" => Some(Value::Bool(self.past_grace)),
             "subject" => Some(text(Fact::subject(self).label())),
             _ => None,
         }

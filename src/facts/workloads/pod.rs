@@ -28,7 +28,28 @@ pub struct PodCondition {
     pub status: String,
     pub reason: Option<String>,
     pub message: Option<String>,
+    /// lastTransitionTime: since when the status holds.
+    pub since: Option<Timestamp>,
 }
+
+impl PodCondition {
+    fn of(conditions: &[k8s_openapi::api::core::v1::PodCondition], kind: &str) -> Option<Self> {
+        conditions
+            .iter()
+            .find(|condition| condition.type_ == kind)
+            .map(|condition| PodCondition {
+                status: condition.status.clone(),
+                reason: condition.reason.clone(),
+                message: condition.message.clone(),
+                since: condition.last_transition_time.as_ref().map(|t| t.0),
+            })
+    }
+}
+
+/// The waiting reasons of a scheduled pod whose containers are still being
+/// set up (volumes, network, images): normal for a while, stuck past the
+/// grace period.
+pub const STARTING_REASONS: [&str; 2] = ["ContainerCreating", "PodInitializing"];
 
 #[derive(Debug, Clone, Default)]
 pub struct PodFact {
@@ -46,6 +67,21 @@ pub struct PodFact {
     pub requests: Arc<Resources>,
     /// The PodScheduled condition, when the pod has one.
     pub scheduled: Option<PodCondition>,
+    /// The Ready condition, when the pod has one.
+    pub ready: Option<PodCondition>,
+    /// DisruptionTarget=True: why the pod is being terminated (preemption,
+    /// eviction by taint or by the API, garbage collection).
+    pub disruption: Option<PodCondition>,
+    /// A scheduled Pending pod's containers wait in ContainerCreating or
+    /// PodInitializing (or report no state yet): which.
+    pub starting: Option<String>,
+    /// Set when facts are correlated: seconds since creation.
+    pub age_seconds: Option<i64>,
+    /// Set when facts are correlated: older than the grace period.
+    pub past_grace: bool,
+    /// Set when facts are correlated: its node is not Ready (reason and
+    /// message of the node's Ready condition).
+    pub node_problem: Option<String>,
     pub scheduling_gates: Vec<String>,
     /// app.kubernetes.io/component: polyaxon-jobs, polyaxon-agent, ...
     pub component: Option<String>,
@@ -129,6 +165,40 @@ pub const FIELDS: &[FieldSpec] = &[
     field("subject", Text, "the run (or pod) as people name it"),
     field("status_reason", Text, "status.reason, e.g. Evicted"),
     field("status_message", Text, "status.message: why it was evicted"),
+    field("ready", Bool, "the Ready condition is True"),
+    field(
+        "ready_message",
+        Text,
+        "the Ready condition's message: containers with unready status: [...]",
+    ),
+    field(
+        "healthy",
+        Bool,
+        "Succeeded, or Running with every container ready",
+    ),
+    field(
+        "disruption_reason",
+        Text,
+        "DisruptionTarget=True's reason: PreemptionByScheduler, DeletionByTaintManager, EvictionByEvictionAPI, ...",
+    ),
+    field("disruption_message", Text, "its message"),
+    field(
+        "starting_state",
+        Text,
+        "a scheduled Pending pod's containers wait in: ContainerCreating, PodInitializing, or no container started",
+    ),
+    field("age_seconds", Number, "seconds since creation"),
+    field("age", Text, "the same for people: 12m"),
+    field(
+        "past_grace",
+        Bool,
+        "older than the grace period (5m, `grace` in .pxdoctor.yaml)",
+    ),
+    field(
+        "node_problem",
+        Text,
+        "its node is not Ready: the node's reason and message",
+    ),
 ];
 
 impl PodFact {
@@ -137,16 +207,44 @@ impl PodFact {
         let name = metadata.name?;
         let spec = pod.spec.unwrap_or_default();
         let status = pod.status.unwrap_or_default();
-        let scheduled = status
-            .conditions
-            .unwrap_or_default()
-            .into_iter()
-            .find(|condition| condition.type_ == "PodScheduled")
-            .map(|condition| PodCondition {
-                status: condition.status,
-                reason: condition.reason,
-                message: condition.message,
+        let conditions = status.conditions.as_deref().unwrap_or_default();
+        let scheduled = PodCondition::of(conditions, "PodScheduled");
+        let ready = PodCondition::of(conditions, "Ready");
+        let disruption =
+            PodCondition::of(conditions, "DisruptionTarget").filter(|c| c.status == "True");
+        let statuses: Vec<_> = status
+            .init_container_statuses
+            .iter()
+            .flatten()
+            .chain(status.container_statuses.iter().flatten())
+            .collect();
+        let waiting_reason = |s: &&k8s_openapi::api::core::v1::ContainerStatus| {
+            s.state
+                .as_ref()
+                .and_then(|state| state.waiting.as_ref())
+                .and_then(|w| w.reason.clone())
+        };
+        let starting = (status.phase.as_deref() == Some("Pending")
+            && spec.node_name.as_deref().is_some_and(|n| !n.is_empty()))
+        .then(|| {
+            if statuses.is_empty() {
+                return Some("no container started".to_string());
+            }
+            // A running init container is progress, not a stuck pod.
+            let running = statuses.iter().any(|s| {
+                s.state
+                    .as_ref()
+                    .is_some_and(|state| state.running.is_some())
             });
+            if running {
+                return None;
+            }
+            statuses
+                .iter()
+                .filter_map(waiting_reason)
+                .find(|reason| STARTING_REASONS.contains(&reason.as_str()))
+        })
+        .flatten();
         let mut requests = effective_requests(&spec.containers, spec.init_containers.as_deref());
         for (resource, quantity) in spec.overhead.clone().unwrap_or_default() {
             if let Some(milli) = parse_milli(&quantity.0) {
@@ -222,6 +320,12 @@ impl PodFact {
             selected_labels: selected_labels(metadata.labels.as_ref()),
             placement,
             unwell,
+            ready,
+            disruption,
+            starting,
+            age_seconds: None,
+            past_grace: false,
+            node_problem: None,
             status_reason: status.reason.clone(),
             status_message: status.message.clone(),
             component: metadata
@@ -250,6 +354,12 @@ impl PodFact {
             has_scheduling_event: false,
             pending_seconds: None,
         })
+    }
+
+    /// Running with every container ready, or done without failure.
+    pub fn is_healthy(&self) -> bool {
+        self.phase == "Succeeded"
+            || (self.phase == "Running" && self.ready.as_ref().is_none_or(|c| c.status == "True"))
     }
 
     /// Pods that still hold their node's resources.
@@ -375,6 +485,28 @@ impl FieldSource for PodFact {
             "subject" => Some(text(self.subject().label())),
             "status_reason" => self.status_reason.as_deref().map(text),
             "status_message" => self.status_message.as_deref().map(text),
+            "ready" => self.ready.as_ref().map(|c| Value::Bool(c.status == "True")),
+            "ready_message" => self
+                .ready
+                .as_ref()
+                .and_then(|c| c.message.as_deref().or(c.reason.as_deref()))
+                .map(text),
+            "healthy" => Some(Value::Bool(self.is_healthy())),
+            "disruption_reason" => self
+                .disruption
+                .as_ref()
+                .and_then(|c| c.reason.as_deref())
+                .map(text),
+            "disruption_message" => self
+                .disruption
+                .as_ref()
+                .and_then(|c| c.message.as_deref())
+                .map(text),
+            "starting_state" => self.starting.as_deref().map(text),
+            "age_seconds" => self.age_seconds.map(|s| num(s as f64)),
+            "age" => self.age_seconds.map(|s| text(human(s))),
+            "past_grace" => Some(Value::Bool(self.past_grace)),
+            "node_problem" => self.node_problem.as_deref().map(text),
             _ => None,
         }
     }
@@ -406,8 +538,34 @@ impl Fact for PodFact {
                 condition.reason.as_deref().unwrap_or("")
             ));
         }
+        if let Some(reason) = &self.status_reason {
+            details.push(format!(
+                "status.reason {reason}: {}",
+                self.status_message.as_deref().unwrap_or("")
+            ));
+        }
+        if let Some(state) = &self.starting {
+            details.push(format!("containers: {state}"));
+        }
+        if let Some(ready) = self.ready.as_ref().filter(|c| c.status != "True")
+            && self.phase == "Running"
+        {
+            details.push(format!(
+                "Ready={} {}",
+                ready.status,
+                ready.message.as_deref().unwrap_or("")
+            ));
+        }
+        if let Some(disruption) = &self.disruption {
+            details.push(format!(
+                "DisruptionTarget {}: {}",
+                disruption.reason.as_deref().unwrap_or(""),
+                disruption.message.as_deref().unwrap_or("")
+            ));
+        }
         if !details.is_empty() {
-            evidence = evidence.message(details.join("; ").trim().to_string());
+            let details: Vec<&str> = details.iter().map(|d| d.trim()).collect();
+            evidence = evidence.message(details.join("; "));
         }
         vec![evidence]
     }
