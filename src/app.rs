@@ -43,7 +43,7 @@ pub fn main(invoked_as: &str) -> u8 {
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("{invoked_as}: error: {error}");
+            crate::sink::err(&format!("{invoked_as}: error: {error}"));
             error.exit_code()
         }
     }
@@ -56,11 +56,12 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Lint(args) => crate::lint::run(&args),
         Command::Rules { command } => rules(command),
         Command::Version => {
-            println!("pxdoctor {}", env!("CARGO_PKG_VERSION"));
+            crate::sink::out(&format!("pxdoctor {}", env!("CARGO_PKG_VERSION")));
             Ok(0)
         }
         Command::Completions { shell } => {
             let mut command = Cli::command();
+            // sink: generated completions, no data.
             clap_complete::generate(shell, &mut command, "pxdoctor", &mut std::io::stdout());
             Ok(0)
         }
@@ -172,15 +173,15 @@ fn check(args: &CheckArgs) -> Result<u8> {
     for expired in config.expired(today) {
         // On stderr, not as a finding: it is about the config file, not
         // the cluster, and what it silenced is reported again anyway.
-        eprintln!(
+        crate::sink::err(&format!(
             "pxdoctor: warning: {}: this ignore expired on {}; what it silenced is reported again (its reason: {})",
             expired.position,
             expired.expires.map(|d| d.to_string()).unwrap_or_default(),
             expired.reason
-        );
+        ));
     }
     let marks = PodMarks::new(&facts.pods, &config);
-    let report = Report::build(source, findings, facts.runs.len(), &filter, collection)
+    let mut report = Report::build(source, findings, facts.runs.len(), &filter, collection)
         .with_severities(|rule, severity| config.severity_of(rule, severity))
         .suppress(
             |finding| config.silencer(finding, marks.of(&finding.subject), today),
@@ -196,7 +197,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
         rules: &rules,
         fail_on,
     };
-    report::output::write(&destinations, &report, &context)?;
+    report::output::write(&destinations, &mut report, &context)?;
     Ok(fail_on.exit_code(&report))
 }
 
@@ -221,6 +222,7 @@ fn configured_engine(
     let known: BTreeSet<&str> = engine.rules.iter().map(|rule| rule.id.as_str()).collect();
     config.check_rule_ids(&known, &mut problems);
     if problems.is_empty() {
+        crate::redact::add_patterns(config.redact.clone());
         Ok((config, engine))
     } else {
         Err(Error::Input(problems))
@@ -254,9 +256,11 @@ fn today() -> Result<jiff::civil::Date> {
 fn man(dir: Option<&std::path::Path>) -> Result<u8> {
     let command = Cli::command();
     let written = match dir {
+        // sink: generated man pages, no data.
         Some(dir) => clap_mangen::generate_to(command, dir)
             .map_err(|error| Error::Usage(format!("man --dir {}: {error}", dir.display()))),
         None => clap_mangen::Man::new(command)
+            // sink: the generated man page, no data.
             .render(&mut std::io::stdout().lock())
             .or(Ok(())),
     };
@@ -356,7 +360,7 @@ async fn probe_stores(
         let done = s3::probe(target, &options).await;
         if cluster.verbose > 0 {
             for step in &done {
-                eprintln!(
+                crate::sink::err(&format!(
                     "s3 {} {} {}: {} in {} ms{}",
                     step.step,
                     step.endpoint,
@@ -367,7 +371,7 @@ async fn probe_stores(
                         .as_ref()
                         .map(|c| format!(" ({c})"))
                         .unwrap_or_default()
-                );
+                ));
             }
         }
         steps.extend(done);
@@ -386,10 +390,10 @@ async fn probe_api(args: &ClusterArgs, deadline: tokio::time::Instant) -> Option
         Ok(Some(config)) => config,
         Ok(None) => return None,
         Err(problem) => {
-            eprintln!(
+            crate::sink::err(&format!(
                 "pxdoctor: warning: the Polyaxon CLI's configuration: {}; the Polyaxon API was not checked",
                 problem.0
-            );
+            ));
             return None;
         }
     };
@@ -426,6 +430,11 @@ async fn gather_and_ask(
 
 fn collect(args: &CollectArgs) -> Result<u8> {
     let deadline = tokio::time::Instant::now() + args.cluster.timeout;
+    let (config, problems) = Config::load(args.config.as_deref())?;
+    if !problems.is_empty() {
+        return Err(Error::Input(problems));
+    }
+    crate::redact::add_patterns(config.redact);
     let runtime = runtime()?;
     let (mut gathered, probe) = runtime.block_on(gather_and_ask(
         &args.cluster,
@@ -466,26 +475,26 @@ fn collect(args: &CollectArgs) -> Result<u8> {
         probe.as_ref(),
     )?;
     let objects: usize = gathered.raw.iter().map(|list| list.items.len()).sum();
-    eprintln!(
+    crate::sink::err(&format!(
         "wrote {}: {objects} objects in {} lists, {} log tails, {} requests",
         args.output.display(),
         gathered.raw.len(),
         gathered.inventory.logs.len(),
         gathered.requests
-    );
+    ));
     if let Some(probe) = &probe {
-        eprintln!(
+        crate::sink::err(&format!(
             "Polyaxon API at {}: {} (probes/{})",
             probe.host,
             probe.outcome,
             crate::facts::artifacts::polyaxon_api::PROBE_FILE
-        );
+        ));
     }
     for gap in &gathered.inventory.gaps {
-        eprintln!(
+        crate::sink::err(&format!(
             "not collected: {} {}: {}",
             gap.verb, gap.resource, gap.message
-        );
+        ));
     }
     Ok(0)
 }
@@ -507,7 +516,7 @@ fn rules(command: RulesCommand) -> Result<u8> {
                     rule.path.display().to_string(),
                 ]);
             }
-            println!("{table}");
+            crate::sink::out(&table.to_string());
             Ok(0)
         }
         RulesCommand::Explain { id, rules } => {
@@ -530,7 +539,11 @@ fn rules(command: RulesCommand) -> Result<u8> {
                     }
                 )));
             };
-            println!("# {}\n{}", rule.path.display(), rule.source.trim_end());
+            crate::sink::out_document(&format!(
+                "# {}\n{}",
+                rule.path.display(),
+                rule.source.trim_end()
+            ));
             Ok(0)
         }
         RulesCommand::Test { dirs } => {
@@ -544,9 +557,13 @@ fn rules(command: RulesCommand) -> Result<u8> {
             };
             let (ran, failures) = engine::examples::run(&engine, from_dirs);
             for failure in &failures {
-                println!("FAIL {failure}");
+                crate::sink::out(&format!("FAIL {failure}"));
             }
-            println!("{} passed, {} failed", ran - failures.len(), failures.len());
+            crate::sink::out(&format!(
+                "{} passed, {} failed",
+                ran - failures.len(),
+                failures.len()
+            ));
             Ok(if failures.is_empty() { 0 } else { 1 })
         }
     }

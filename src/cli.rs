@@ -320,6 +320,12 @@ pub struct CollectArgs {
     #[arg(short = 'o', long = "output", value_name = "BUNDLE.tar.gz")]
     pub output: PathBuf,
 
+    /// The configuration file (default: .pxdoctor.yaml in the working
+    /// directory, when there is one): its `redact` patterns mask more
+    /// secrets in the bundle.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     #[command(flatten)]
     pub probes: ProbeArgs,
 

@@ -65,6 +65,12 @@ pub struct ConfigDoc {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     grace: Option<Spanned<String>>,
+    /// More secrets to mask in everything pxdoctor prints or bundles:
+    /// regexes; each masks its `secret` group, else its first group, else
+    /// the whole match. E.g. `'acme-key-[0-9a-f]{32}'`.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    redact: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -141,6 +147,8 @@ pub struct Config {
     pub ignores: Vec<Ignore>,
     /// `grace`: seconds a run may take to start; None for the default.
     pub grace_seconds: Option<i64>,
+    /// `redact`: a team's own secret patterns.
+    pub redact: Vec<Regex>,
 }
 
 impl Config {
@@ -198,6 +206,16 @@ impl Config {
                 Err(error) => problems.push(Problem {
                     position: at(grace.referenced.line(), grace.referenced.column()),
                     message: format!("grace: {error}"),
+                }),
+            }
+        }
+
+        for pattern in &doc.redact {
+            match compile_regex(&pattern.value) {
+                Ok(regex) => config.redact.push(regex),
+                Err(message) => problems.push(Problem {
+                    position: at(pattern.referenced.line(), pattern.referenced.column()),
+                    message: format!("redact: {message}"),
                 }),
             }
         }

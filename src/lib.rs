@@ -14,4 +14,5 @@ pub mod facts;
 pub mod lint;
 pub mod redact;
 pub mod report;
+pub mod sink;
 pub mod source;

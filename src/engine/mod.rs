@@ -240,7 +240,16 @@ impl Engine {
         fields: &FieldMemo<'_>,
         captures: &BTreeMap<String, String>,
     ) -> Finding {
-        let lookup = |name: &str| captures.get(name).cloned().or_else(|| fields.text(name));
+        // Values come from the cluster: redacted as they fill a template,
+        // so that no finding's words carry a credential (the evidence is
+        // redacted with the report).
+        let lookup = |name: &str| {
+            captures
+                .get(name)
+                .cloned()
+                .or_else(|| fields.text(name))
+                .map(|value| crate::redact::redact_line(&value))
+        };
         let phrase = rule.explain.render(&lookup);
         let fold = rule.fold.map(|group| {
             let header = self

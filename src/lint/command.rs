@@ -74,7 +74,7 @@ pub fn run(args: &LintArgs) -> Result<u8> {
         skipped: cluster.map(|c| c.skipped).unwrap_or_default(),
         errors: Vec::new(),
     };
-    let report = Report::build(source, findings, 0, &Filter::default(), collection);
+    let mut report = Report::build(source, findings, 0, &Filter::default(), collection);
     let fail_on: FailOn = args.fail_on.into();
     let rules: Vec<RuleInfo> = engine
         .rules
@@ -86,17 +86,20 @@ pub fn run(args: &LintArgs) -> Result<u8> {
         rules: &rules,
         fail_on,
     };
-    write(&args.output, &report, &context, files.len())?;
+    write(&args.output, &mut report, &context, files.len())?;
     Ok(fail_on.exit_code(&report))
 }
 
 /// Renders the report to every `-o FORMAT[=PATH]`, as `check` does.
 fn write(
     outputs: &[OutputSpec],
-    report: &Report,
+    report: &mut Report,
     context: &RenderContext<'_>,
     files: usize,
 ) -> Result<()> {
+    // A polyaxonfile may hold a credential in an env value or a connection.
+    report.redact();
+    let report = &*report;
     let destinations: Vec<Destination> = outputs
         .iter()
         .map(|spec| Destination {
@@ -113,8 +116,10 @@ fn write(
         };
         match &destination.path {
             // A closed pipe (`| head`) is not an error worth a panic.
+            // sink: the report was redacted above.
             None => drop(std::io::stdout().lock().write_all(text.as_bytes())),
             Some(path) => {
+                // sink: the report was redacted above.
                 if let Err(error) = std::fs::write(path, text) {
                     failures.push(format!("-o {}: cannot write: {error}", path.display()));
                 }

@@ -201,8 +201,42 @@ impl Report {
         self
     }
 
+    /// Every text from the cluster a renderer shows, redacted: evidence (an
+    /// event's message, a condition, a log line) and what could not be
+    /// collected. The findings' own words are the rules' templates, whose
+    /// values the engine redacts as it fills them (`Engine::finding`), so
+    /// the rules' prose ("rewrites Authorization: ...") stays whole.
+    pub fn redact(&mut self) {
+        let suppressed = self.suppressed.iter_mut().flatten().map(|s| &mut s.finding);
+        for finding in self.findings.iter_mut().chain(suppressed) {
+            redact_finding(finding);
+        }
+        for skipped in &mut self.collection.skipped {
+            redact_text(&mut skipped.reason);
+        }
+        self.collection.errors.iter_mut().for_each(redact_text);
+    }
+
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).min()
+    }
+}
+
+fn redact_text(text: &mut String) {
+    let redacted = crate::redact::redact_line(text);
+    if redacted != *text {
+        *text = redacted;
+    }
+}
+
+fn redact_finding(finding: &mut Finding) {
+    for evidence in &mut finding.evidence {
+        let fields = [
+            &mut evidence.name,
+            &mut evidence.reason,
+            &mut evidence.message,
+        ];
+        fields.into_iter().flatten().for_each(redact_text);
     }
 }
 

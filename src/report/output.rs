@@ -54,23 +54,28 @@ pub fn validate(destinations: &[Destination]) -> Result<()> {
     Ok(())
 }
 
-/// Renders and writes every destination. A file that cannot be written is
-/// an error (exit 2), named with its path, after the others are written.
+/// Redacts the report, then renders and writes every destination. A file
+/// that cannot be written is an error (exit 2), named with its path, after
+/// the others are written.
 pub fn write(
     destinations: &[Destination],
-    report: &Report,
+    report: &mut Report,
     context: &RenderContext<'_>,
 ) -> Result<()> {
+    report.redact();
+    let report = &*report;
     let mut failures = Vec::new();
     for destination in destinations {
         match &destination.path {
             None => {
+                // sink: the report was redacted above.
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
                 // A closed pipe (`| head`) is not an error worth a panic.
                 let _ = super::write(destination.format, report, context, &mut out)
                     .and_then(|()| out.flush());
             }
             Some(path) => {
+                // sink: the report was redacted above.
                 let written = std::fs::File::create(path).and_then(|file| {
                     let mut out = std::io::BufWriter::new(file);
                     super::write(destination.format, report, context, &mut out)?;

@@ -96,9 +96,12 @@ pub struct Manifest {
     pub polyaxon_crds: Option<Vec<String>>,
 }
 
-/// Writes a bundle: the lists (already redacted), log tails (redacted
-/// here), the Polyaxon API probe's result, and the manifest. Written beside `path` and renamed into place, so
-/// an interrupted collect never leaves half a bundle under the final name.
+/// Writes a bundle: the lists, log tails, probe results and the manifest,
+/// every document redacted once more as it goes in (the lists and tails
+/// were redacted when collected; a bundle is made to be sent to someone
+/// else, so nothing enters it unredacted). Written beside `path` and
+/// renamed into place, so an interrupted collect never leaves half a bundle
+/// under the final name.
 pub fn write(
     path: &Path,
     manifest: &Manifest,
@@ -117,22 +120,36 @@ pub fn write(
         )
     };
     let partial = path.with_extension("partial");
+    // sink: every document is redacted before `add` writes it.
     let file = std::fs::File::create(&partial).map_err(failed)?;
     let mut archive = tar::Builder::new(GzEncoder::new(file, Compression::default()));
+    // sink: every document below is redacted before `add` takes it.
     let mut add = |name: &str, bytes: &[u8]| -> std::io::Result<()> {
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
         header.set_mode(0o644);
         header.set_mtime(jiff::Timestamp::now().as_second().max(0) as u64);
         header.set_cksum();
-        archive.append_data(&mut header, name, bytes)
+        archive.append_data(&mut header, name, bytes) // sink: redacted by the callers below
+    };
+    // pxdoctor's own records: their strings redacted as text.
+    let json = |value: serde_json::Value| {
+        let mut value = value;
+        crate::redact::redact_strings(&mut value);
+        serde_json::to_vec_pretty(&value).unwrap_or_default()
     };
     for list in lists {
+        let mut items = list.items.clone();
+        for item in &mut items {
+            let listed = list.kind.strip_suffix("List").unwrap_or(&list.kind);
+            let kind = item["kind"].as_str().unwrap_or(listed).to_string();
+            crate::redact::redact_object(&kind, item);
+        }
         let document = serde_json::json!({
             "apiVersion": list.api_version,
             "kind": list.kind,
             "metadata": {},
-            "items": list.items,
+            "items": items,
         });
         add(
             &list.path,
@@ -142,9 +159,8 @@ pub fn write(
     }
     for log in logs {
         let mut text = String::new();
-        for line in &log.lines {
-            // Lines were redacted when the tail was read (LogTail::from_text).
-            text.push_str(line);
+        for line in crate::redact::redact_lines(log.lines.iter().map(String::as_str)) {
+            text.push_str(&line);
             text.push('\n');
         }
         let name = format!("logs/{}/{}/{}.log", log.namespace, log.pod, log.container);
@@ -154,7 +170,7 @@ pub fn write(
         // Probe steps hold masked keys and redacted messages only.
         add(
             "probes/s3.json",
-            &serde_json::to_vec_pretty(probes).unwrap_or_default(),
+            &json(serde_json::to_value(probes).unwrap_or_default()),
         )
         .map_err(failed)?;
     }
@@ -165,11 +181,15 @@ pub fn write(
             "probes/{}",
             crate::facts::artifacts::polyaxon_api::PROBE_FILE
         );
-        add(&name, &serde_json::to_vec_pretty(probe).unwrap_or_default()).map_err(failed)?;
+        add(
+            &name,
+            &json(serde_json::to_value(probe).unwrap_or_default()),
+        )
+        .map_err(failed)?;
     }
     add(
         "manifest.json",
-        &serde_json::to_vec_pretty(manifest).unwrap_or_default(),
+        &json(serde_json::to_value(manifest).unwrap_or_default()),
     )
     .map_err(failed)?;
     archive

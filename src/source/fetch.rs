@@ -115,7 +115,8 @@ impl Fetcher {
 
     pub fn say(&self, message: String) {
         if let Some(progress) = &self.progress {
-            progress.set_message(message);
+            // sink: the spinner's words, redacted.
+            progress.set_message(crate::redact::redact_line(&message));
         }
     }
 
@@ -310,8 +311,8 @@ impl Fetcher {
 
     fn note(&self, line: String) {
         match &self.progress {
-            Some(progress) => progress.println(line),
-            None => eprintln!("{line}"),
+            Some(progress) => crate::sink::progress(progress, &line),
+            None => crate::sink::err(&line),
         }
     }
 }

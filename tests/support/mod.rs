@@ -4,6 +4,7 @@
 
 pub mod apiserver;
 pub mod polyaxon;
+pub mod secrets;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -28,10 +28,7 @@ impl LogTail {
             pod: pod.to_string(),
             container: container.to_string(),
             // Credentials in a log line never get further than this.
-            lines: all[start..]
-                .iter()
-                .map(|line| crate::redact::redact_line(line))
-                .collect(),
+            lines: crate::redact::redact_lines(all[start..].iter().copied()),
             run: None,
         }
     }

@@ -119,7 +119,9 @@ impl Inventory {
             pod.age_seconds = pod.created.map(|created| (now - created).get_seconds());
             pod.past_grace = pod.age_seconds.is_some_and(|age| age >= grace);
             let node = pod.node_name.as_ref().and_then(|name| node_index.get(name));
-            pod.node_problem = node.and_then(|&n| nodes[n].not_ready());
+            pod.node_problem = node
+                .and_then(|&n| nodes[n].not_ready())
+                .map(String::into_boxed_str);
         }
         for pod in self.pods.iter().filter(|pod| pod.is_active()) {
             let Some(&n) = pod.node_name.as_ref().and_then(|name| node_index.get(name)) else {

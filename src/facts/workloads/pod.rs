@@ -28,8 +28,6 @@ pub struct PodCondition {
     pub status: String,
     pub reason: Option<String>,
     pub message: Option<String>,
-    /// lastTransitionTime: since when the status holds.
-    pub since: Option<Timestamp>,
 }
 
 impl PodCondition {
@@ -41,7 +39,6 @@ impl PodCondition {
                 status: condition.status.clone(),
                 reason: condition.reason.clone(),
                 message: condition.message.clone(),
-                since: condition.last_transition_time.as_ref().map(|t| t.0),
             })
     }
 }
@@ -67,21 +64,24 @@ pub struct PodFact {
     pub requests: Arc<Resources>,
     /// The PodScheduled condition, when the pod has one.
     pub scheduled: Option<PodCondition>,
-    /// The Ready condition, when the pod has one.
-    pub ready: Option<PodCondition>,
+    /// Whether the Ready condition is True, when the pod has one.
+    pub ready: Option<bool>,
+    /// The Ready condition when it is not True (boxed: rare, and memory at
+    /// 100k pods matters).
+    pub unready: Option<Box<PodCondition>>,
     /// DisruptionTarget=True: why the pod is being terminated (preemption,
     /// eviction by taint or by the API, garbage collection).
-    pub disruption: Option<PodCondition>,
+    pub disruption: Option<Box<PodCondition>>,
     /// A scheduled Pending pod's containers wait in ContainerCreating or
     /// PodInitializing (or report no state yet): which.
-    pub starting: Option<String>,
+    pub starting: Option<&'static str>,
     /// Set when facts are correlated: seconds since creation.
     pub age_seconds: Option<i64>,
     /// Set when facts are correlated: older than the grace period.
     pub past_grace: bool,
     /// Set when facts are correlated: its node is not Ready (reason and
     /// message of the node's Ready condition).
-    pub node_problem: Option<String>,
+    pub node_problem: Option<Box<str>>,
     pub scheduling_gates: Vec<String>,
     /// app.kubernetes.io/component: polyaxon-jobs, polyaxon-agent, ...
     pub component: Option<String>,
@@ -209,9 +209,12 @@ impl PodFact {
         let status = pod.status.unwrap_or_default();
         let conditions = status.conditions.as_deref().unwrap_or_default();
         let scheduled = PodCondition::of(conditions, "PodScheduled");
-        let ready = PodCondition::of(conditions, "Ready");
-        let disruption =
-            PodCondition::of(conditions, "DisruptionTarget").filter(|c| c.status == "True");
+        let ready_condition = PodCondition::of(conditions, "Ready");
+        let ready = ready_condition.as_ref().map(|c| c.status == "True");
+        let unready = ready_condition.filter(|c| c.status != "True").map(Box::new);
+        let disruption = PodCondition::of(conditions, "DisruptionTarget")
+            .filter(|c| c.status == "True")
+            .map(Box::new);
         let statuses: Vec<_> = status
             .init_container_statuses
             .iter()
@@ -228,7 +231,7 @@ impl PodFact {
             && spec.node_name.as_deref().is_some_and(|n| !n.is_empty()))
         .then(|| {
             if statuses.is_empty() {
-                return Some("no container started".to_string());
+                return Some("no container started");
             }
             // A running init container is progress, not a stuck pod.
             let running = statuses.iter().any(|s| {
@@ -242,7 +245,7 @@ impl PodFact {
             statuses
                 .iter()
                 .filter_map(waiting_reason)
-                .find(|reason| STARTING_REASONS.contains(&reason.as_str()))
+                .find_map(|reason| STARTING_REASONS.into_iter().find(|s| *s == reason))
         })
         .flatten();
         let mut requests = effective_requests(&spec.containers, spec.init_containers.as_deref());
@@ -321,6 +324,7 @@ impl PodFact {
             placement,
             unwell,
             ready,
+            unready,
             disruption,
             starting,
             age_seconds: None,
@@ -358,8 +362,7 @@ impl PodFact {
 
     /// Running with every container ready, or done without failure.
     pub fn is_healthy(&self) -> bool {
-        self.phase == "Succeeded"
-            || (self.phase == "Running" && self.ready.as_ref().is_none_or(|c| c.status == "True"))
+        self.phase == "Succeeded" || (self.phase == "Running" && self.ready != Some(false))
     }
 
     /// Pods that still hold their node's resources.
@@ -485,9 +488,9 @@ impl FieldSource for PodFact {
             "subject" => Some(text(self.subject().label())),
             "status_reason" => self.status_reason.as_deref().map(text),
             "status_message" => self.status_message.as_deref().map(text),
-            "ready" => self.ready.as_ref().map(|c| Value::Bool(c.status == "True")),
+            "ready" => self.ready.map(Value::Bool),
             "ready_message" => self
-                .ready
+                .unready
                 .as_ref()
                 .and_then(|c| c.message.as_deref().or(c.reason.as_deref()))
                 .map(text),
@@ -502,7 +505,7 @@ impl FieldSource for PodFact {
                 .as_ref()
                 .and_then(|c| c.message.as_deref())
                 .map(text),
-            "starting_state" => self.starting.as_deref().map(text),
+            "starting_state" => self.starting.map(text),
             "age_seconds" => self.age_seconds.map(|s| num(s as f64)),
             "age" => self.age_seconds.map(|s| text(human(s))),
             "past_grace" => Some(Value::Bool(self.past_grace)),
@@ -547,7 +550,7 @@ impl Fact for PodFact {
         if let Some(state) = &self.starting {
             details.push(format!("containers: {state}"));
         }
-        if let Some(ready) = self.ready.as_ref().filter(|c| c.status != "True")
+        if let Some(ready) = self.unready.as_ref()
             && self.phase == "Running"
         {
             details.push(format!(

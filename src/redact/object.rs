@@ -1,68 +1,12 @@
-//! Masks secrets: Secret values, credential-looking environment values and
-//! configuration keys before objects go into a bundle, and credentials in
-//! log lines as soon as they are read (so no output, bundle or log of
-//! pxdoctor's can show them). At most the shape of an
-//! access key id survives (`AKIA****WXYZ`), so a user can tell keys apart.
+//! Kubernetes objects before they go into a bundle: Secrets keep their
+//! key names only, values under secret-like names are masked whatever their
+//! shape, and every other string is redacted as text. A ConfigMap value
+//! that holds JSON (Polyaxon's connections) stays JSON.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
 use serde_json::Value;
 
-const MASK: &str = "****";
-
-static KEY_ID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(AKIA|ASIA)[0-9A-Z]{12}([0-9A-Z]{4})\b").unwrap());
-static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\b([a-z0-9_.-]*(?:secret|password|passwd|token|api[_-]?key|access[_-]?key|credential)[a-z0-9_.-]*)("?\s*[=:]\s*"?)([^\s",'}]+)"#).unwrap()
-});
-static AUTHORIZATION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)\b(authorization\s*[:=]\s*(?:bearer|token|basic|internaltoken|ephemeraltoken)\s+)\S+",
-    )
-    .unwrap()
-});
-static URL_PASSWORD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"://([^/\s:@]+):([^/\s@]+)@").unwrap());
-static SENSITIVE_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|_)(secret|secret_access_key|secret_key|password|passwd|token|auth_token|api_?key|access_key|credentials?|private_key|security_token|session_token)$").unwrap()
-});
-
-/// A secret value shown as at most its key-id shape.
-pub fn mask_value(value: &str) -> String {
-    if value.is_empty() {
-        return String::new();
-    }
-    match KEY_ID.captures(value) {
-        Some(c) if c[0].len() == value.trim().len() => format!("{}{MASK}{}", &c[1], &c[2]),
-        _ => MASK.to_string(),
-    }
-}
-
-/// A line of a log or message with credentials masked.
-pub fn redact_line(line: &str) -> String {
-    let line = KEY_ID.replace_all(line, |c: &regex::Captures| {
-        format!("{}{MASK}{}", &c[1], &c[2])
-    });
-    let line = AUTHORIZATION.replace_all(&line, format!("${{1}}{MASK}"));
-    let line = URL_PASSWORD.replace_all(&line, format!("://${{1}}:{MASK}@"));
-    let line = ASSIGNMENT.replace_all(&line, |c: &regex::Captures| {
-        // "NoCredentialsError: Unable to locate credentials" names an
-        // exception, not a value: Python's tracebacks must stay readable.
-        let exception = c[1].ends_with("Error") || c[1].ends_with("Exception");
-        if c[3].contains(MASK) || exception {
-            c[0].to_string()
-        } else {
-            format!("{}{}{MASK}", &c[1], &c[2])
-        }
-    });
-    line.into_owned()
-}
-
-/// Whether a variable or key name says its value is a credential.
-pub fn is_sensitive_name(name: &str) -> bool {
-    SENSITIVE_NAME.is_match(name)
-}
+use super::names::is_secret_name;
+use super::{mask_value, redact_line};
 
 /// Redacts a Kubernetes object in place before it is written to a bundle.
 pub fn redact_object(kind: &str, object: &mut Value) {
@@ -110,19 +54,36 @@ pub fn redact_object(kind: &str, object: &mut Value) {
     }
 }
 
+/// Every string in a document of pxdoctor's own (a probe's record, a
+/// manifest) redacted as text; its field names are pxdoctor's, so a field
+/// called `secret` holds a Secret's name, not its value.
+pub fn redact_strings(value: &mut Value) {
+    match value {
+        Value::Object(map) => map.values_mut().for_each(redact_strings),
+        Value::Array(items) => items.iter_mut().for_each(redact_strings),
+        Value::String(text) => {
+            let redacted = redact_line(text);
+            if redacted != *text {
+                *text = redacted;
+            }
+        }
+        _ => {}
+    }
+}
+
 fn walk(value: &mut Value) {
     match value {
         Value::Object(map) => {
             // An env entry {name, value}: the name says whether the value is secret.
             let env_name = map.get("name").and_then(Value::as_str).map(str::to_string);
             if let (Some(name), Some(Value::String(text))) = (env_name, map.get_mut("value"))
-                && is_sensitive_name(&name)
+                && is_secret_name(&name)
             {
                 *text = mask_value(text);
             }
             for (key, child) in map.iter_mut() {
                 match child {
-                    Value::String(text) if is_sensitive_name(key) => *text = mask_value(text),
+                    Value::String(text) if is_secret_name(key) => *text = mask_value(text),
                     _ => walk(child),
                 }
             }
