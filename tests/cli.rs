@@ -530,3 +530,16 @@ fn credentials_in_a_log_tail_never_reach_the_report() {
         assert!(!all.contains(SECRET), "{format} leaks the secret");
     }
 }
+
+#[test]
+fn a_namespace_filter_keeps_other_namespaces_runs_out_of_the_report() {
+    // Operations in other namespaces used to read as "no pod of the run
+    // exists" once their pods were filtered out (PXD-PLAT-006).
+    for namespace in ["ml-team-a", "doesnotexist"] {
+        let (report, code) = check_json(&testdata("healthy"), &["-n", namespace]);
+        assert_eq!(code, 0, "-n {namespace}: {report}");
+        assert_eq!(report["summary"]["error"], 0, "-n {namespace}: {report}");
+    }
+    let (report, _) = check_json(&testdata("gpu-shortage"), &["-n", "default"]);
+    assert_eq!(report["findings"], serde_json::json!([]));
+}

@@ -153,6 +153,9 @@ impl Inventory {
             .retain(|namespace| namespaces.contains(namespace.as_str()));
         self.logs.retain(|log| namespaces.contains(&log.namespace));
         self.jobs.retain(|job| namespaces.contains(&job.namespace));
+        // A run's custom resource lives with its pods: checked where they are.
+        self.operations
+            .retain(|operation| namespaces.contains(&operation.namespace));
         // RBAC objects stay (ClusterRoleBindings grant everywhere); only
         // these namespaces are judged.
         self.scope = Some(match self.scope.take() {

@@ -61,6 +61,7 @@ pub const FIELDS: &[FieldSpec] = &[
         "older than the grace period (5m, `grace` in .pxdoctor.yaml)",
     ),
     field("subject", Text, "the run as people name it"),
+    field("run_uuid", Text, "the run's uuid"),
 ];
 
 impl OperationFact {
@@ -137,6 +138,7 @@ impl FieldSource for OperationFact {
             "age" => self.age_seconds.map(|s| text(human(s))),
             "past_grace" => Some(Value::Bool(self.past_grace)),
             "subject" => Some(text(Fact::subject(self).label())),
+            "run_uuid" => self.run.as_ref().map(|run| text(&run.uuid)),
             _ => None,
         }
     }
