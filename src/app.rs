@@ -88,6 +88,11 @@ fn check(args: &CheckArgs) -> Result<u8> {
     let (mut inventory, mut source, live) = match &args.snapshot {
         Some(path) => {
             let inventory = snapshot::load_sieved(path, &sieve)?;
+            if args.cluster.verbose > 0 {
+                for skipped in &inventory.skipped_files {
+                    crate::sink::err(&format!("pxdoctor: skipped {skipped}"));
+                }
+            }
             let source = Source {
                 kind: "snapshot".into(),
                 path: Some(path.display().to_string()),
@@ -160,6 +165,29 @@ fn check(args: &CheckArgs) -> Result<u8> {
     let mut inventory = inventory;
     inventory.grace_seconds = config.grace_seconds;
     let facts = inventory.correlate(now);
+    for wanted in &args.runs {
+        if !facts
+            .runs
+            .iter()
+            .any(|uuid| uuid.starts_with(wanted.as_str()))
+        {
+            let known: Vec<String> = facts
+                .runs
+                .iter()
+                .take(5)
+                .map(|u| format!("{}…", &u[..u.len().min(8)]))
+                .collect();
+            return Err(Error::Usage(format!(
+                "--run {wanted}: no run matches it among the {} run(s) checked{}",
+                facts.runs.len(),
+                if known.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (e.g. {})", known.join(", "))
+                }
+            )));
+        }
+    }
     let findings = engine.evaluate(&facts);
     let filter = Filter {
         only: args.only.clone(),

@@ -144,12 +144,15 @@ pub struct CheckArgs {
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
 
-    /// Only report on this run (its uuid, or a prefix of it). Repeatable.
-    #[arg(long = "run", value_name = "UUID")]
+    /// Only report on this run: its uuid or a prefix of it, in any case,
+    /// with or without dashes (as Polyaxon prints it). Repeatable, or
+    /// comma-separated.
+    #[arg(long = "run", value_name = "UUID", value_delimiter = ',', value_parser = parse_run)]
     pub runs: Vec<String>,
 
-    /// Only report findings of this category. Repeatable.
-    #[arg(long = "only", value_name = "CATEGORY")]
+    /// Only report findings of this category. Repeatable, or
+    /// comma-separated (`--only quota,auth`).
+    #[arg(long = "only", value_name = "CATEGORY", value_delimiter = ',')]
     pub only: Vec<crate::report::finding::Category>,
 
     /// Output format, to stdout or, as FORMAT=PATH, to a file. Repeatable
@@ -331,6 +334,23 @@ pub struct CollectArgs {
 
     #[command(flatten)]
     pub cluster: ClusterArgs,
+}
+
+/// A run uuid or prefix as pxdoctor compares it: lower case, no dashes
+/// (`5200FC5C`, `5200fc5c-54e8-...` and `5200fc5c54e8...` are one run).
+pub fn parse_run(text: &str) -> Result<String, String> {
+    let uuid: String = text
+        .trim()
+        .chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if uuid.is_empty() || uuid.len() > 32 || !uuid.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "`{text}` is not a run uuid or a prefix of one (hexadecimal, up to 32 digits, dashes allowed)"
+        ));
+    }
+    Ok(uuid)
 }
 
 /// Go-style durations as kubectl accepts them: "30s", "1m30s", "500ms",

@@ -543,3 +543,103 @@ fn a_namespace_filter_keeps_other_namespaces_runs_out_of_the_report() {
     let (report, _) = check_json(&testdata("gpu-shortage"), &["-n", "default"]);
     assert_eq!(report["findings"], serde_json::json!([]));
 }
+
+#[test]
+fn a_run_that_matches_nothing_is_a_usage_error_and_any_spelling_of_a_uuid_matches() {
+    let gpu = testdata("gpu-shortage").to_string_lossy().into_owned();
+    let output = pxdoctor(&["check", "--snapshot", &gpu, "--run", "deadbeef"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--run deadbeef: no run matches"),
+        "{}",
+        stderr(&output)
+    );
+    // Polyaxon prints uuids with dashes; users paste them in any case.
+    for spelling in [
+        "5200FC5C",
+        "5200fc5c-54e8-0b7c",
+        "5200fc5c54e80b7c05f3c8f051545385",
+    ] {
+        let (report, _) = check_json(&testdata("gpu-shortage"), &["--run", spelling]);
+        let runs: Vec<&str> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["subject"]["run"]["uuid"].as_str())
+            .collect();
+        assert!(!runs.is_empty(), "--run {spelling} finds the run");
+        assert!(
+            runs.iter().all(|uuid| uuid.starts_with("5200fc5c")),
+            "{runs:?}"
+        );
+    }
+    let output = pxdoctor(&["check", "--snapshot", &gpu, "--run", "xyz"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("not a run uuid"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_filter_says_how_many_findings_it_hid() {
+    let (report, code) = check_json(&testdata("runtime-failures"), &["--only", "mount"]);
+    assert_eq!(code, 0);
+    assert_eq!(report["findings"], serde_json::json!([]));
+    assert_eq!(report["summary"]["filtered"], 14);
+    let table = pxdoctor(&[
+        "check",
+        "--snapshot",
+        &testdata("runtime-failures").to_string_lossy(),
+        "--only",
+        "mount",
+    ]);
+    assert!(
+        stdout(&table).contains("14 finding(s) not shown: --only or --run left them out."),
+        "{}",
+        stdout(&table)
+    );
+    // kubectl-style comma lists.
+    let (report, _) = check_json(&testdata("runtime-failures"), &["--only", "quota,runtime"]);
+    let categories: std::collections::BTreeSet<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["category"].as_str())
+        .collect();
+    assert_eq!(categories, ["quota", "runtime"].into_iter().collect());
+}
+
+#[test]
+fn a_snapshot_nothing_can_be_read_from_is_exit_3_naming_what_was_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_string_lossy().into_owned();
+    let empty = pxdoctor(&["check", "--snapshot", &path]);
+    assert_eq!(empty.status.code(), Some(3), "{}", stderr(&empty));
+    assert!(stderr(&empty).contains("nothing could be read"));
+    std::fs::write(dir.path().join("cluster-info.dump"), "not objects\n").unwrap();
+    let junk = pxdoctor(&["check", "--snapshot", &path]);
+    assert_eq!(junk.status.code(), Some(3));
+    assert!(
+        stderr(&junk).contains("cluster-info.dump: neither JSON nor YAML"),
+        "{}",
+        stderr(&junk)
+    );
+    // Any file name: what a file holds decides.
+    std::fs::copy(
+        testdata("gpu-shortage").join("pods.json"),
+        dir.path().join("pods.txt"),
+    )
+    .unwrap();
+    std::fs::copy(
+        testdata("gpu-shortage").join("events.json"),
+        dir.path().join("events.out"),
+    )
+    .unwrap();
+    let (report, code) = check_json(dir.path(), &[]);
+    assert_eq!(code, 1, "the runs in pods.txt are checked");
+    assert_eq!(report["summary"]["runs"], 7);
+    let verbose = pxdoctor(&["check", "--snapshot", &path, "-v"]);
+    assert!(stderr(&verbose).contains("skipped"), "{}", stderr(&verbose));
+}

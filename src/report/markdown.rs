@@ -19,6 +19,9 @@ pub fn render(report: &Report) -> String {
         ),
         source(report),
     ];
+    if s.filtered > 0 {
+        facts.push(format!("{} not shown (--only, --run)", s.filtered));
+    }
     if s.suppressed > 0 {
         facts.push(format!("{} suppressed", s.suppressed));
     }

@@ -49,6 +49,11 @@ pub struct Summary {
     /// counted here so that nothing vanishes silently.
     #[serde(default)]
     pub suppressed: usize,
+    /// Findings `--only` or `--run` left out of `findings` (they do count
+    /// for nothing else either), so that a filtered "no findings" is never
+    /// taken for a clean cluster.
+    #[serde(default)]
+    pub filtered: usize,
 }
 
 /// Something pxdoctor could not look at, and what that costs.
@@ -109,6 +114,10 @@ pub struct Filter {
 }
 
 impl Filter {
+    fn is_empty(&self) -> bool {
+        self.only.is_empty() && self.runs.is_empty()
+    }
+
     fn keeps(&self, finding: &Finding) -> bool {
         let category = self.only.is_empty() || self.only.contains(&finding.category);
         let run = self.runs.is_empty()
@@ -124,18 +133,25 @@ impl Filter {
 impl Report {
     pub fn build(
         source: Source,
-        findings: Vec<Finding>,
+        mut findings: Vec<Finding>,
         runs: usize,
         filter: &Filter,
         collection: Collection,
     ) -> Report {
-        let (folded, single): (Vec<Finding>, Vec<Finding>) = findings
-            .into_iter()
-            .filter(|f| filter.keeps(f))
-            .partition(|f| f.fold.is_some());
-        let mut findings = dedupe(single);
-        findings.extend(fold(folded));
-        let mut findings = yield_fallbacks(findings);
+        // What the filter hides is counted as the user would have seen it.
+        let filtered = if filter.is_empty() {
+            0
+        } else {
+            let shown = findings
+                .iter()
+                .filter(|f| filter.keeps(f))
+                .cloned()
+                .collect();
+            let all = assemble(findings.clone()).len();
+            findings = shown;
+            all - assemble(findings.clone()).len()
+        };
+        let mut findings = assemble(findings);
         findings.sort_by(order);
         Report {
             schema: SCHEMA_ID.into(),
@@ -144,7 +160,10 @@ impl Report {
                 version: env!("CARGO_PKG_VERSION").into(),
             },
             source,
-            summary: summarize(&findings, runs),
+            summary: Summary {
+                filtered,
+                ..summarize(&findings, runs)
+            },
             findings,
             collection,
             suppressed: None,
@@ -165,6 +184,7 @@ impl Report {
         self.findings.sort_by(order);
         self.summary = Summary {
             suppressed: self.summary.suppressed,
+            filtered: self.summary.filtered,
             ..summarize(&self.findings, self.summary.runs)
         };
         self
@@ -194,6 +214,7 @@ impl Report {
         }
         self.summary = Summary {
             suppressed: silenced.len(),
+            filtered: self.summary.filtered,
             ..summarize(&kept, self.summary.runs)
         };
         self.findings = kept;
@@ -240,6 +261,16 @@ fn redact_finding(finding: &mut Finding) {
     }
 }
 
+/// Raw findings as reported: one per rule and subject, folded groups, and
+/// fallbacks yielded to what explains them.
+fn assemble(findings: Vec<Finding>) -> Vec<Finding> {
+    let (folded, single): (Vec<Finding>, Vec<Finding>) =
+        findings.into_iter().partition(|f| f.fold.is_some());
+    let mut findings = dedupe(single);
+    findings.extend(fold(folded));
+    yield_fallbacks(findings)
+}
+
 /// Counts by severity, and the runs the findings are about.
 fn summarize(findings: &[Finding], runs: usize) -> Summary {
     let count = |severity| findings.iter().filter(|f| f.severity == severity).count();
@@ -255,6 +286,7 @@ fn summarize(findings: &[Finding], runs: usize) -> Summary {
         runs,
         runs_with_findings,
         suppressed: 0,
+        filtered: 0,
     }
 }
 

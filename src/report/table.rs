@@ -143,6 +143,10 @@ fn summary_line(report: &Report) -> String {
         (n, Some(_)) => format!("\n{n} finding(s) suppressed (listed above)."),
         (n, None) => format!("\n{n} finding(s) suppressed; --show-suppressed lists them."),
     };
+    let suppressed = match s.filtered {
+        0 => suppressed,
+        n => format!("{suppressed}\n{n} finding(s) not shown: --only or --run left them out."),
+    };
     if report.findings.is_empty() {
         return format!(
             "No findings. {} Polyaxon run(s) checked in {}.{suppressed}",

@@ -40,7 +40,7 @@ pub fn load_sieved(path: &Path, sieve: &Sieve) -> Result<Inventory> {
             format!("cannot read snapshot: {error}"),
         )
     })?;
-    if metadata.is_dir() {
+    let inventory = if metadata.is_dir() {
         let mut files = Vec::new();
         walk(path, path, &mut files)?;
         read_all(files, sieve, |(relative, full)| {
@@ -50,11 +50,27 @@ pub fn load_sieved(path: &Path, sieve: &Sieve) -> Result<Inventory> {
                 content: Vec::new(),
                 on_disk: true,
             })
-        })
+        })?
     } else {
         let files = bundle::read(path)?;
-        read_all(files, sieve, Ok)
+        read_all(files, sieve, Ok)?
+    };
+    let nothing = inventory.kinds_seen.is_empty()
+        && inventory.logs.is_empty()
+        && inventory.probes.is_empty()
+        && inventory.polyaxon_api.is_none()
+        && inventory.polyaxon_crds.is_none();
+    if nothing {
+        let skipped = match inventory.skipped_files.as_slice() {
+            [] => "it holds no files".to_string(),
+            files => format!("skipped {}", files.join("; ")),
+        };
+        return Err(Error::Collection(format!(
+            "--snapshot {}: nothing could be read: no Kubernetes object of a kind pxdoctor reads, no log, no probe ({skipped})",
+            path.display()
+        )));
     }
+    Ok(inventory)
 }
 
 fn walk(root: &Path, dir: &Path, files: &mut Vec<(PathBuf, PathBuf)>) -> Result<()> {
@@ -126,7 +142,8 @@ fn read_all<T: Send>(
             .map(|handle| handle.join().unwrap_or_default())
             .collect()
     });
-    let inventory = shared.into_inner().unwrap_or_default();
+    let mut inventory = shared.into_inner().unwrap_or_default();
+    inventory.skipped_files.sort();
     let mut problems: Vec<Problem> = results.into_iter().flatten().collect();
     if problems.is_empty() {
         Ok(inventory)
@@ -222,11 +239,55 @@ fn read_file(
         if let Some(text) = text() {
             objects::read_json(&file.shown, text, inventory, problems);
         }
-    } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
-        && let Some(text) = text()
-    {
-        objects::read_yaml(&file.shown, text, inventory, problems);
+    } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+        if let Some(text) = text() {
+            objects::read_yaml(&file.shown, text, inventory, problems);
+        }
+    } else {
+        // Any file name (product.md): `kubectl get pods -o json > pods.txt`
+        // is read by what it holds.
+        match sniff(&file.content) {
+            Some(Sniffed::Json) => {
+                if let Some(text) = text() {
+                    objects::read_json(&file.shown, text, inventory, problems);
+                }
+            }
+            Some(Sniffed::Yaml) => {
+                if let Some(text) = text() {
+                    objects::read_yaml(&file.shown, text, inventory, problems);
+                }
+            }
+            None => inventory.skipped_files.push(format!(
+                "{}: neither JSON nor YAML of Kubernetes objects, nor a log under logs/",
+                file.shown.display()
+            )),
+        }
     }
+}
+
+enum Sniffed {
+    Json,
+    Yaml,
+}
+
+/// What a file without a telling extension holds, by how it starts.
+fn sniff(content: &[u8]) -> Option<Sniffed> {
+    let start = &content[..content.len().min(4096)];
+    let text = String::from_utf8_lossy(start);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    if text.starts_with('{') {
+        return Some(Sniffed::Json);
+    }
+    let yaml = text.lines().find(|line| {
+        let line = line.trim();
+        !line.is_empty() && !line.starts_with('#')
+    });
+    yaml.filter(|line| {
+        ["apiVersion:", "kind:", "items:", "---"]
+            .iter()
+            .any(|start| line.starts_with(start))
+    })
+    .map(|_| Sniffed::Yaml)
 }
 
 /// A bundle's manifest: its collection time is "now" for the bundle's

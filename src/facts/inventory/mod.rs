@@ -64,6 +64,9 @@ pub struct Inventory {
     /// Which events are kept as they are decoded (not merged: each
     /// inventory that is filled says its own).
     pub sieve: sieve::Sieve,
+    /// Snapshot files not read, each with why (said with `-v`, and when
+    /// nothing at all could be read).
+    pub skipped_files: Vec<String>,
     /// How long a run may take to start before it is stuck (None: the
     /// default, 5 minutes).
     pub grace_seconds: Option<i64>,
@@ -116,6 +119,7 @@ impl Inventory {
         self.saw_time(other.newest);
         self.collected_at = self.collected_at.or(other.collected_at);
         self.grace_seconds = self.grace_seconds.or(other.grace_seconds);
+        self.skipped_files.extend(other.skipped_files);
         if let Some(crds) = other.polyaxon_crds {
             self.polyaxon_crds.get_or_insert_default().extend(crds);
         }
