@@ -107,6 +107,18 @@ impl Template {
         out
     }
 
+    /// The placeholders outside optional sections that `lookup` has no
+    /// value for: what a rendering would show as "?".
+    pub fn missing(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+        self.pieces
+            .iter()
+            .filter_map(|piece| match piece {
+                Piece::Field(name) if lookup(name).is_none() => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Fills the template. A placeholder without a value outside any
     /// optional section shows as "?" rather than failing the run.
     pub fn render(&self, lookup: &dyn Fn(&str) -> Option<String>) -> String {
