@@ -8,7 +8,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use pxdoctor::engine::Engine;
-use pxdoctor::facts::{FactKind, FieldSource};
+use pxdoctor::facts::FactKind;
 use regex::Regex;
 use support::repo;
 
