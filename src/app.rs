@@ -129,6 +129,9 @@ fn check(args: &CheckArgs) -> Result<u8> {
     if let Some(probes) = probes {
         inventory.probes = probes;
     }
+    if let Some(path) = &args.snapshot {
+        snapshot::require_something(path, &inventory)?;
+    }
     if let Some(namespace) = &args.cluster.namespace {
         let only = BTreeSet::from([namespace.clone()]);
         inventory.retain_namespaces(&only);

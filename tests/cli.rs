@@ -26,10 +26,17 @@ fn gpu_shortage_table_names_the_run_the_cause_and_the_fix() {
         "{text}"
     );
     assert!(text.contains("2 error(s), 1 warning(s), 1 info"), "{text}");
-    // Readable in 100 columns, without colour codes when not on a terminal.
-    for line in text.lines() {
+    // Readable in 100 columns, without colour codes when not on a terminal;
+    // long commands and URLs stand whole on numbered lines under a table,
+    // never wrapped inside a word.
+    for line in text.lines().filter(|line| !line.starts_with("  [")) {
         assert!(line.chars().count() <= 100, "too wide: {line}");
     }
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("  [") && line.contains("https://")),
+        "{text}"
+    );
     assert!(!text.contains('\u{1b}'), "no escape codes off a terminal");
 }
 
@@ -642,4 +649,37 @@ fn a_snapshot_nothing_can_be_read_from_is_exit_3_naming_what_was_skipped() {
     assert_eq!(report["summary"]["runs"], 7);
     let verbose = pxdoctor(&["check", "--snapshot", &path, "-v"]);
     assert!(stderr(&verbose).contains("skipped"), "{}", stderr(&verbose));
+}
+
+#[test]
+fn the_table_takes_its_width_from_columns_and_keeps_commands_whole() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pxdoctor"))
+        .args([
+            "check",
+            "--snapshot",
+            &testdata("missing-rolebinding").to_string_lossy(),
+        ])
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    for line in text.lines().filter(|line| !line.starts_with("  [")) {
+        assert!(
+            line.chars().count() <= 80,
+            "too wide for COLUMNS=80: {line}"
+        );
+    }
+    // Each grant command is one whole line a user can copy.
+    let commands: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.split_once("] kubectl create ").map(|(_, rest)| rest))
+        .collect();
+    assert!(commands.len() >= 4, "{text}");
+    assert!(
+        commands
+            .iter()
+            .all(|c| c.contains(" -n ") && !c.contains("&&")),
+        "{commands:?}"
+    );
 }

@@ -106,7 +106,8 @@ fn an_ignore_with_a_reason_silences_one_finding_and_is_counted() {
     assert!(text.contains("PXD-PEND-003"), "{text}");
     assert!(text.contains("Reason: waits for the 16-GPU pool"), "{text}");
     assert!(text.contains("INFRA-1234"), "{text}");
-    for line in text.lines() {
+    // Long commands and URLs stand whole on numbered lines under a table.
+    for line in text.lines().filter(|line| !line.starts_with("  [")) {
         assert!(line.chars().count() <= 100, "too wide: {line}");
     }
 }

@@ -46,17 +46,22 @@ fn permission_findings(snapshot: &Path, extra: &[&str]) -> Vec<(String, Value)> 
 }
 
 /// Every `kubectl create ...` command in a remediation, in order. They end
-/// at " && ", or at a period that ends a sentence.
+/// at the end of their line, or at a period or colon that ends a sentence.
 fn kubectl_commands(remediation: &str) -> Vec<String> {
     let mut commands = Vec::new();
     let mut rest = remediation;
     while let Some(at) = rest.find("kubectl create ") {
         let tail = &rest[at..];
-        let end = [tail.find(" && "), tail.find(". "), Some(tail.len())]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap();
+        let end = [
+            tail.find('\n'),
+            tail.find(". "),
+            tail.find("):"),
+            Some(tail.len()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap();
         commands.push(tail[..end].trim_end_matches('.').to_string());
         rest = &tail[end..];
     }
@@ -244,7 +249,7 @@ fn a_binding_to_the_aggregated_edit_role_leaves_only_what_edit_lacks() {
     let remediation = agent["remediation"].as_str().unwrap();
     assert!(
         remediation.contains(
-            "--verb=create,delete,get,list,patch,watch --resource=operations.core.polyaxon.com &&"
+            "--verb=create,delete,get,list,patch,watch --resource=operations.core.polyaxon.com\n"
         ),
         "{remediation}"
     );

@@ -8,8 +8,25 @@ use owo_colors::{OwoColorize, Stream, Style};
 use super::finding::{Finding, Severity};
 use super::{Report, SuppressedFinding};
 
-/// Width when stdout is not a terminal (pipes, CI logs, tests).
+/// Width when stdout is not a terminal (pipes, CI logs, tests), or one that
+/// reports a useless size (`script`, `docker exec -t` and some CI runners
+/// say 0×0): COLUMNS when set, else this.
 const DEFAULT_WIDTH: u16 = 100;
+
+/// Narrower than this, a terminal's reported width is not believed.
+const NARROWEST: u16 = 40;
+
+/// Commands and URLs longer than this leave the cell for a numbered line
+/// under the table, whole, so they can be copied.
+const LONG: usize = 40;
+
+fn fallback_width() -> u16 {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|columns| columns.trim().parse::<u16>().ok())
+        .filter(|&columns| columns >= NARROWEST)
+        .unwrap_or(DEFAULT_WIDTH)
+}
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -34,18 +51,23 @@ pub fn render(report: &Report) -> String {
             .load_style(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_header(vec!["SEVERITY", "RULE", "FINDING"]);
-        if !table.is_tty() {
-            table.set_width(DEFAULT_WIDTH);
+        if !table.is_tty() || table.width().is_none_or(|width| width < NARROWEST) {
+            table.set_width(fallback_width());
         }
+        let mut notes = Vec::new();
         for finding in members {
             table.add_row(vec![
                 finding.severity.to_string(),
                 finding.rule.clone(),
-                body(finding),
+                body(finding, &mut notes),
             ]);
         }
         out.push_str(&table.to_string());
-        out.push_str("\n\n");
+        out.push('\n');
+        for (n, note) in notes.iter().enumerate() {
+            out.push_str(&format!("  [{}] {note}\n", n + 1));
+        }
+        out.push('\n');
     }
     if let Some(suppressed) = &report.suppressed {
         out.push_str(&suppressed_table(suppressed));
@@ -69,9 +91,45 @@ fn group_label(finding: &Finding) -> String {
     }
 }
 
-fn body(finding: &Finding) -> String {
+/// A long command (a `code span`, or a line that is a command) or URL,
+/// moved to `notes` and referred to as [n], so no cell wraps it mid-word.
+fn set_aside(text: &str, notes: &mut Vec<String>) -> String {
+    let trimmed = text.trim();
+    let command = ["kubectl ", "polyaxon ", "helm ", "aws ", "curl ", "gcloud "]
+        .iter()
+        .any(|start| trimmed.starts_with(start));
+    if command && trimmed.len() > LONG {
+        notes.push(trimmed.to_string());
+        return format!("[{}]", notes.len());
+    }
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('`') {
+        let Some(len) = rest[start + 1..].find('`') else {
+            break;
+        };
+        let span = &rest[start + 1..start + 1 + len];
+        out.push_str(&rest[..start]);
+        if span.len() > LONG {
+            notes.push(span.to_string());
+            out.push_str(&format!("[{}]", notes.len()));
+        } else {
+            out.push_str(&rest[start..start + len + 2]);
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn body(finding: &Finding, notes: &mut Vec<String>) -> String {
     let mut lines = vec![finding.title.clone(), finding.explanation.clone()];
-    lines.extend(finding.remediation.lines().map(|fix| format!("Fix: {fix}")));
+    lines.extend(
+        finding
+            .remediation
+            .lines()
+            .map(|fix| format!("Fix: {}", set_aside(fix, notes))),
+    );
     for evidence in &finding.evidence {
         let mut parts = vec![evidence.kind.clone()];
         parts.extend(evidence.name.clone());
@@ -86,7 +144,12 @@ fn body(finding: &Finding) -> String {
         });
     }
     if let Some(docs) = &finding.docs {
-        lines.push(format!("Docs: {docs}"));
+        if docs.len() > LONG {
+            notes.push(docs.clone());
+            lines.push(format!("Docs: [{}]", notes.len()));
+        } else {
+            lines.push(format!("Docs: {docs}"));
+        }
     }
     lines.join("\n")
 }

@@ -55,22 +55,28 @@ pub fn load_sieved(path: &Path, sieve: &Sieve) -> Result<Inventory> {
         let files = bundle::read(path)?;
         read_all(files, sieve, Ok)?
     };
+    Ok(inventory)
+}
+
+/// Exit 3 when nothing at all was read from a snapshot (and no probe ran):
+/// "no findings" would be a false all-clear.
+pub fn require_something(path: &Path, inventory: &Inventory) -> Result<()> {
     let nothing = inventory.kinds_seen.is_empty()
         && inventory.logs.is_empty()
         && inventory.probes.is_empty()
         && inventory.polyaxon_api.is_none()
         && inventory.polyaxon_crds.is_none();
-    if nothing {
-        let skipped = match inventory.skipped_files.as_slice() {
-            [] => "it holds no files".to_string(),
-            files => format!("skipped {}", files.join("; ")),
-        };
-        return Err(Error::Collection(format!(
-            "--snapshot {}: nothing could be read: no Kubernetes object of a kind pxdoctor reads, no log, no probe ({skipped})",
-            path.display()
-        )));
+    if !nothing {
+        return Ok(());
     }
-    Ok(inventory)
+    let skipped = match inventory.skipped_files.as_slice() {
+        [] => "it holds no files".to_string(),
+        files => format!("skipped {}", files.join("; ")),
+    };
+    Err(Error::Collection(format!(
+        "--snapshot {}: nothing could be read: no Kubernetes object of a kind pxdoctor reads, no log, no probe ({skipped})",
+        path.display()
+    )))
 }
 
 fn walk(root: &Path, dir: &Path, files: &mut Vec<(PathBuf, PathBuf)>) -> Result<()> {

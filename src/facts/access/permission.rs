@@ -219,7 +219,8 @@ impl PermissionFact {
                 self.account_namespace, self.account
             ));
         }
-        commands.join(" && ")
+        // One command a line: each is copied on its own.
+        commands.join("\n")
     }
 
     fn create_account(&self) -> Option<String> {
