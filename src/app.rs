@@ -288,7 +288,8 @@ fn man(dir: Option<&std::path::Path>) -> Result<u8> {
     let command = Cli::command();
     let written = match dir {
         // sink: generated man pages, no data.
-        Some(dir) => clap_mangen::generate_to(command, dir)
+        Some(dir) => std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(command, dir))
             .map_err(|error| Error::Usage(format!("man --dir {}: {error}", dir.display()))),
         None => clap_mangen::Man::new(command)
             // sink: the generated man page, no data.
@@ -552,7 +553,12 @@ fn rules(command: RulesCommand) -> Result<u8> {
         }
         RulesCommand::Explain { id, rules } => {
             let engine = Engine::new(engine::load_rules(&rules, true)?);
-            let Some(rule) = engine.rule(&id) else {
+            // Ids are upper case; `pxd-pend-002` means the same rule.
+            let found = engine
+                .rules
+                .iter()
+                .find(|rule| rule.id.eq_ignore_ascii_case(id.trim()));
+            let Some(rule) = found else {
                 let similar: Vec<&str> = engine
                     .rules
                     .iter()
@@ -570,10 +576,18 @@ fn rules(command: RulesCommand) -> Result<u8> {
                     }
                 )));
             };
+            let fields: Vec<String> = rule
+                .fact
+                .fields()
+                .iter()
+                .map(|field| format!("#   {:<24} {}", field.name, field.doc))
+                .collect();
             crate::sink::out_document(&format!(
-                "# {}\n{}",
+                "# {}\n{}\n\n# Fields of fact `{}` its match and templates may use:\n{}",
                 rule.path.display(),
-                rule.source.trim_end()
+                rule.source.trim_end(),
+                rule.fact.name(),
+                fields.join("\n")
             ));
             Ok(0)
         }

@@ -195,12 +195,12 @@ pub struct CheckArgs {
 pub struct ProbeArgs {
     /// Do not call the Polyaxon API with the CLI's configuration
     /// (POLYAXON_HOME or ~/.polyaxon, POLYAXON_HOST, POLYAXON_AUTH_TOKEN).
-    /// With --snapshot the API is never called; a recorded probe is read.
+    /// A snapshot's checks never call it; they read its recorded probe.
     #[arg(long)]
     pub no_api: bool,
 
-    /// Do not probe the artifacts store (and, with --snapshot, ignore the
-    /// recorded probe).
+    /// Do not probe the artifacts store (nor read a snapshot's recorded
+    /// probe).
     #[arg(long)]
     pub no_s3: bool,
 

@@ -686,3 +686,26 @@ fn the_table_takes_its_width_from_columns_and_keeps_commands_whole() {
         "{commands:?}"
     );
 }
+
+#[test]
+fn small_contract_fixes_rules_explain_man_dir_and_collect_help() {
+    // Rule ids in any case, and the fact's fields listed as the README says.
+    let explained = pxdoctor(&["rules", "explain", "pxd-pend-002"]);
+    assert_eq!(explained.status.code(), Some(0), "{}", stderr(&explained));
+    let text = stdout(&explained);
+    assert!(text.contains("id: PXD-PEND-002"), "{text}");
+    assert!(
+        text.contains("# Fields of fact `scheduling_reason`"),
+        "{text}"
+    );
+    assert!(text.contains("#   nodes "), "{text}");
+    // man --dir makes the directory it is given.
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("share/man/man1");
+    let man = pxdoctor(&["man", "--dir", &target.to_string_lossy()]);
+    assert_eq!(man.status.code(), Some(0), "{}", stderr(&man));
+    assert!(target.join("pxdoctor-check.1").is_file());
+    // collect has no --snapshot flag, so its help does not offer one.
+    let help = stdout(&pxdoctor(&["collect", "--help"]));
+    assert!(!help.contains("--snapshot"), "{help}");
+}
