@@ -96,6 +96,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
             let source = Source {
                 kind: "snapshot".into(),
                 path: Some(path.display().to_string()),
+                paths: Vec::new(),
                 context: None,
                 namespaces: Vec::new(),
             };
@@ -113,6 +114,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
             let source = Source {
                 kind: "cluster".into(),
                 path: None,
+                paths: Vec::new(),
                 context: gathered.context,
                 namespaces: gathered.namespaces,
             };

@@ -235,10 +235,10 @@ fn unknown_fields_come_with_a_suggestion() {
         .map(|f| f["explanation"].as_str().unwrap())
         .collect();
     for hint in [
-        "did you mean `dependencies`?",
-        "did you mean `nodeSelector`?",
-        "did you mean `resources`?",
-        "did you mean `timeout`?",
+        "Did you mean `dependencies`?",
+        "Did you mean `nodeSelector`?",
+        "Did you mean `resources`?",
+        "Did you mean `timeout`?",
         "did you mean `job`?",
     ] {
         assert!(
@@ -246,6 +246,13 @@ fn unknown_fields_come_with_a_suggestion() {
             "{hint}: {titles:#?}"
         );
     }
+    // A sentence between the field and what Polyaxon does with it.
+    assert!(
+        titles
+            .iter()
+            .any(|t| t.contains("is not a field of operation. Polyaxon refuses")),
+        "{titles:#?}"
+    );
 }
 
 #[test]
@@ -425,4 +432,51 @@ fn lint_reports_only_lint_findings_even_with_a_snapshot_full_of_problems() {
         repo().join("testdata/gpu-shortage").to_str().unwrap(),
     ]);
     assert_eq!(found(&report), vec![]);
+}
+
+#[test]
+fn every_file_is_reported_and_an_unreadable_one_is_a_finding_then_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = repo().join("testdata/polyaxonfiles/valid/job.yaml");
+    std::fs::copy(&good, dir.path().join("a.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "version: 1.1\nkind: component\nrun: [unclosed\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        repo().join("testdata/polyaxonfiles/valid/dag.yaml"),
+        dir.path().join("c.yaml"),
+    )
+    .unwrap();
+    let broken = dir
+        .path()
+        .join("broken.yaml")
+        .to_string_lossy()
+        .into_owned();
+    let a = dir.path().join("a.yaml").to_string_lossy().into_owned();
+    let c = dir.path().join("c.yaml").to_string_lossy().into_owned();
+    let output = pxdoctor(&["lint", &a, &broken, &c, "-o", "json"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let report: Value =
+        serde_json::from_slice(&output.stdout).expect("the report is still written");
+    assert_valid_report(&report);
+    assert_eq!(report["source"]["paths"], serde_json::json!([a, broken, c]));
+    let unreadable: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "PXD-DAG-000")
+        .collect();
+    assert_eq!(unreadable.len(), 1, "{report}");
+    assert_eq!(unreadable[0]["location"]["line"], 3);
+    assert!(
+        stderr(&output).contains("broken.yaml:3:"),
+        "{}",
+        stderr(&output)
+    );
+    // A directory lints the polyaxonfiles in it.
+    let whole = pxdoctor(&["lint", &dir.path().to_string_lossy(), "-o", "json"]);
+    let report: Value = serde_json::from_slice(&whole.stdout).unwrap();
+    assert_eq!(report["source"]["paths"].as_array().unwrap().len(), 3);
 }

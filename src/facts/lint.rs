@@ -24,6 +24,11 @@ pub struct LintFact {
 
 pub const FIELDS: &[FieldSpec] = &[
     field("check", Text, "the lint check that found it, e.g. cycle"),
+    field(
+        "problem",
+        Text,
+        "why a file could not be read or parsed (check: unreadable)",
+    ),
     field("file", Text, "the polyaxonfile"),
     field("line", Number, "the line the finding points at"),
     field("column", Number, "the column the finding points at"),

@@ -17,13 +17,59 @@ use crate::report::{
 use super::check::{self, Options};
 use super::cluster;
 
+/// The files to lint: each file given, and the polyaxonfiles (*.yaml,
+/// *.yml, *.json) of each directory given, in name order.
+fn expand(paths: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        let Ok(entries) = std::fs::read_dir(path) else {
+            files.push(path.clone());
+            continue;
+        };
+        let mut found: Vec<std::path::PathBuf> = entries
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|p| {
+                p.is_file()
+                    && p.extension()
+                        .and_then(|e| e.to_str())
+                        .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+            })
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    files
+}
+
+/// A file that cannot be read or parsed, as a finding of its own: the
+/// other files are still linted and reported, and the exit code is 2.
+fn unreadable(problem: &Problem) -> crate::facts::lint::LintFact {
+    crate::facts::lint::LintFact {
+        check: "unreadable".into(),
+        location: crate::facts::Location {
+            file: problem.position.path.display().to_string(),
+            line: problem.position.line.unwrap_or(1),
+            column: problem.position.column.unwrap_or(1),
+        },
+        snippet: String::new(),
+        details: [(
+            "problem",
+            crate::facts::Value::Str(problem.message.clone().into()),
+        )]
+        .into_iter()
+        .collect(),
+    }
+}
+
 pub fn run(args: &LintArgs) -> Result<u8> {
     let engine = Engine::new(engine::load_rules(&args.rules, true)?);
     let cluster = args.snapshot.as_deref().map(cluster::load).transpose()?;
     let mut problems = Vec::new();
     let mut facts = Vec::new();
     let mut upload_dirs = BTreeSet::new();
-    for path in &args.files {
+    let paths = expand(&args.files);
+    for path in &paths {
         let shown = path.display().to_string();
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
@@ -47,9 +93,7 @@ pub fn run(args: &LintArgs) -> Result<u8> {
             Err(problem) => problems.push(problem),
         }
     }
-    if !problems.is_empty() {
-        return Err(Error::Input(problems));
-    }
+    facts.extend(problems.iter().map(unreadable));
 
     // Only lint facts go in, and only lint rules' findings come out.
     let mut all = Inventory::default().correlate(jiff::Timestamp::UNIX_EPOCH);
@@ -63,10 +107,11 @@ pub fn run(args: &LintArgs) -> Result<u8> {
                 .is_some_and(|rule| rule.fact == FactKind::Lint)
         })
         .collect();
-    let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+    let files: Vec<String> = paths.iter().map(|f| f.display().to_string()).collect();
     let source = Source {
         kind: "polyaxonfile".into(),
         path: Some(files.join(", ")),
+        paths: files.clone(),
         context: None,
         namespaces: args.namespace.iter().cloned().collect(),
     };
@@ -87,6 +132,11 @@ pub fn run(args: &LintArgs) -> Result<u8> {
         fail_on,
     };
     write(&args.output, &mut report, &context, files.len())?;
+    if !problems.is_empty() {
+        // Every file was reported; the unreadable ones also end the run
+        // with exit 2, named with their position.
+        return Err(Error::Input(problems));
+    }
     Ok(fail_on.exit_code(&report))
 }
 

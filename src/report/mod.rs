@@ -32,6 +32,9 @@ pub struct Source {
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Every file `lint` read, one each (`path` joins them for people).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
     pub namespaces: Vec<String>,

@@ -406,6 +406,7 @@ mod tests {
         let source = Source {
             kind: "files".into(),
             path: None,
+            paths: Vec::new(),
             context: None,
             namespaces: Vec::new(),
         };
