@@ -712,6 +712,19 @@ class UnsupportedBlock(Node):
         self.body, self.else_body = [], None
 
 
+def nodes_text(nodes):
+    """All text and action source of a node tree (to look for words in a define)."""
+    out = []
+    for n in nodes:
+        if isinstance(n, TextNode):
+            out.append(n.s)
+        else:
+            out.append(getattr(n, "action", None).inner if getattr(n, "action", None) else "")
+            for attr in ("body", "else_body"):
+                out.append(nodes_text(getattr(n, attr, None) or []))
+    return "\n".join(out)
+
+
 def keyword_of(inner):
     m = re.match(r"^(if|else|end|range|define|template|with|block|break|continue)\b\s*(.*)$", inner, re.S)
     if m:
@@ -1055,7 +1068,6 @@ class Renderer:
         self.defines = defines
         self.root = root
         self.values_log = values_log  # path -> value, for SOURCE.md
-        self.compiled = {}
         self.depth = 0
 
     # -- public --
@@ -1070,12 +1082,14 @@ class Renderer:
         for node in nodes:
             self.exec_node(node, dot, scope, out)
 
-    def compile(self, action, range_decl=False, text=None):
-        key = (id(action), text)
-        if key not in self.compiled:
-            self.compiled[key] = Compiled(text if text is not None else action.inner,
-                                          action.where, allow_range_decl=range_decl)
-        return self.compiled[key]
+    @staticmethod
+    def compile(action, range_decl=False, text=None):
+        # cached on the action itself (an id()-keyed cache could be fooled by reuse)
+        cache = action.__dict__.setdefault("compiled", {})
+        if text not in cache:
+            cache[text] = Compiled(text if text is not None else action.inner,
+                                   action.where, allow_range_decl=range_decl)
+        return cache[text]
 
     def exec_node(self, node, dot, scope, out):
         if isinstance(node, TextNode):
@@ -1199,6 +1213,7 @@ class Renderer:
         fail("%s: bad operand" % where)
 
     def fields(self, value, names, where, base):
+        from_root = value is self.root
         path = base
         for name in names:
             shown = path + ("" if path.endswith(".") else ".") + name
@@ -1215,8 +1230,8 @@ class Renderer:
             else:
                 fail("%s: can't evaluate field %s in type %s (%s)" % (where, name, go_type(value), shown))
             path = shown
-            if path.startswith(".Values."):
-                self.values_log.setdefault(path[len(".Values."):], value)
+        if from_root and len(names) > 1 and names[0] == "Values":
+            self.values_log.setdefault(".".join(names[1:]), value)
         return value
 
     def call(self, fn, arg_exprs, dot, scope, where, piped):
@@ -1342,9 +1357,9 @@ _NOTHING = object()
 # cutting a template down to chosen YAML paths (deployments, configmap, CRDs)
 # --------------------------------------------------------------------------
 
-CONTROL_LINE = re.compile(r"^\s*\{\{-?\s+(if|else|end|range|\$[A-Za-z0-9_]+\s*:?=)\b.*?-?\}\}\s*$|"
+CONTROL_LINE = re.compile(r"^\s*\{\{-?\s+(?:(?:if|else|end|range)\b|\$[A-Za-z0-9_]+\s*:?=).*?\}\}\s*$|"
                           r"^\s*\{\{-?\s*end\s*-?\}\}\s*$")
-INDENTED_ACTION = re.compile(r"^\{\{-?\s+(.*?)\s+-?\}\}$")
+INDENTED_ACTION = re.compile(r"^\{\{-?\s+(.*?)\s*-?\}\}$")
 
 
 def line_paths(text, where):
@@ -1550,10 +1565,10 @@ class Chart:
             nodes = parse_template(text, "%s/%s@%s" % (self.args.chart, rel, self.args.tag))
             for node in nodes:
                 if isinstance(node, DefineNode):
+                    if node.name in defines:
+                        fail("%s: template %r defined twice" % (rel, node.name))
                     defines[node.name] = node.body
-                    m = re.search(r'\{\{-?\s*define\s+"%s"\s*-?\}\}(.*?)\{\{-?\s*end\s*-?\}\}'
-                                  % re.escape(node.name), text, re.S)
-                    texts[node.name] = m.group(1) if m else ""
+                    texts[node.name] = nodes_text(node.body)
                 elif isinstance(node, TextNode) and node.s.strip():
                     fail("%s: text outside define in a partial" % rel)
         return defines, texts
@@ -1769,7 +1784,7 @@ def summary(objs, label):
 def fmt_value(v):
     if isinstance(v, Opaque):
         return "(not read: %s)" % v.what
-    return json.dumps(v)
+    return json.dumps(v, default=repr)
 
 
 def write_outputs(chart, objs, reports, command):
