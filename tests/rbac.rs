@@ -14,6 +14,9 @@ use support::{check_json, testdata};
 const SCENARIO: &str = "missing-rolebinding";
 const AGENT: &str = "ml-team/system:serviceaccount:polyaxon:plx-polyaxon-agent-sa";
 const RUNS: &str = "ml-team/system:serviceaccount:ml-team:plx-polyaxon-runs-sa";
+/// Labelled `component: polyaxon-agent` as every chart labels it; told
+/// apart by its service account.
+const OPERATOR: &str = "ml-team/system:serviceaccount:polyaxon:plx-polyaxon-operator-sa";
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -154,6 +157,18 @@ fn applying_the_proposed_grants_makes_the_findings_go_away() {
     let dir = scenario_copy();
     let findings = permission_findings(dir.path(), &[]);
     let subjects: Vec<&str> = findings.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(subjects, vec![RUNS, AGENT, OPERATOR]);
+
+    // The operator's grant first: its finding goes, and nothing of the
+    // agent's needs came with it.
+    let operator = &findings[2].1;
+    let objects: Vec<Value> = kubectl_commands(operator["remediation"].as_str().unwrap())
+        .iter()
+        .map(|c| kubectl_object(c))
+        .collect();
+    write_objects(dir.path(), "operator-grant.json", objects);
+    let findings = permission_findings(dir.path(), &[]);
+    let subjects: Vec<&str> = findings.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(subjects, vec![RUNS, AGENT]);
 
     // The agent's grant alone: its finding goes, the runs' stays.
@@ -202,8 +217,8 @@ fn rbac_does_not_care_whether_the_service_account_exists_yet() {
     // missing; only the account is, which PXD-AUTH-003 reports when a pod
     // is refused for it.
     let after = permission_findings(dir.path(), &[]);
-    assert_eq!(after.len(), 1, "{after:#?}");
-    assert_eq!(after[0].0, AGENT);
+    let subjects: Vec<&str> = after.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(subjects, vec![AGENT, OPERATOR], "{after:#?}");
 }
 
 #[test]
@@ -286,14 +301,14 @@ fn an_empty_role_binding_list_is_an_answer_not_a_gap() {
         r#"{"apiVersion": "v1", "kind": "RoleBindingList", "metadata": {"resourceVersion": ""}, "items": []}"#,
     )
     .unwrap();
-    assert_eq!(permission_findings(dir.path(), &[]).len(), 2);
+    assert_eq!(permission_findings(dir.path(), &[]).len(), 3);
 }
 
 #[test]
 fn only_the_namespaces_asked_about_are_judged() {
     let dir = testdata(SCENARIO);
     assert!(permission_findings(&dir, &["-n", "polyaxon"]).is_empty());
-    assert_eq!(permission_findings(&dir, &["-n", "ml-team"]).len(), 2);
+    assert_eq!(permission_findings(&dir, &["-n", "ml-team"]).len(), 3);
 }
 
 #[test]

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::needs::Component;
+use super::needs::{Component, Generation};
 use super::rbac::{Policy, Request, User};
 use crate::facts::Fact;
 use crate::facts::artifacts::agent_config::AgentConfig;
@@ -336,6 +336,7 @@ pub struct Inputs<'a> {
 }
 
 /// One service account, where it acts.
+#[derive(PartialEq)]
 struct Account {
     component: Component,
     namespace: String,
@@ -387,6 +388,24 @@ impl Inputs<'_> {
         facts
     }
 
+    /// The install's generation: from the custom resources the cluster
+    /// serves, and when it serves both (a leftover CRD after an upgrade, or
+    /// none was read) from the version its platform Deployments run. None
+    /// when nothing tells: then only what every chart grants is checked.
+    fn generation(&self) -> Option<Generation> {
+        let operations = self.crds.contains("operations.core.polyaxon.com");
+        let polyaxon_com = self
+            .crds
+            .iter()
+            .any(|crd| crd.ends_with(".polyaxon.com") && !crd.ends_with(".core.polyaxon.com"));
+        let version = self.deployments.iter().filter_map(|d| d.version).max();
+        match (operations, polyaxon_com) {
+            (true, false) => Some(Generation::Operations),
+            (false, true) => Some(Generation::PolyaxonCom),
+            _ => version.map(Generation::of_version),
+        }
+    }
+
     /// Whether `namespace` was read and none of these lists failed there.
     fn readable(&self, namespace: &str, resources: &[&str]) -> bool {
         self.scope.is_none_or(|scope| scope.contains(namespace))
@@ -404,21 +423,19 @@ impl Inputs<'_> {
     fn accounts(&self) -> BTreeMap<String, Vec<Account>> {
         let mut by_home: BTreeMap<String, Vec<Account>> = BTreeMap::new();
         for deployment in self.deployments {
-            let component = if is_agent(deployment) {
-                Component::Agent
-            } else if is_operator(deployment) {
-                Component::Operator
-            } else {
+            let Some(component) = component_of(deployment) else {
                 continue;
             };
-            by_home
-                .entry(deployment.namespace.clone())
-                .or_default()
-                .push(Account {
-                    component,
-                    namespace: deployment.namespace.clone(),
-                    name: deployment.service_account.clone(),
-                });
+            let accounts = by_home.entry(deployment.namespace.clone()).or_default();
+            let account = Account {
+                component,
+                namespace: deployment.namespace.clone(),
+                name: deployment.service_account.clone(),
+            };
+            // The api and the agent share the agent's account in the chart.
+            if !accounts.contains(&account) {
+                accounts.push(account);
+            }
         }
         if !self.kinds_seen.contains("Deployment") {
             for config in self.configs {
@@ -506,7 +523,7 @@ impl Inputs<'_> {
         let mut missing = Vec::new();
         // The bindings that grant part of what is needed there.
         let mut partial = BTreeSet::new();
-        for need in account.component.needs(self.crds) {
+        for need in account.component.needs(self.generation(), self.crds) {
             let mut verbs = Vec::new();
             for verb in need.verbs {
                 let request = Request {
@@ -559,14 +576,29 @@ impl Inputs<'_> {
     }
 }
 
-/// The chart names them `<release>-polyaxon-agent`; its labels call the
-/// agent `polyaxon-agent` in some versions, `polyaxon-workers` in others.
-fn is_agent(deployment: &DeploymentFact) -> bool {
-    deployment.component == "polyaxon-agent" || deployment.name.ends_with("-agent")
-}
-
-fn is_operator(deployment: &DeploymentFact) -> bool {
-    deployment.component == "polyaxon-operator" || deployment.name.ends_with("-operator")
+/// Which of Polyaxon's components a platform Deployment's account serves,
+/// the way the chart names them: its service account
+/// (`<fullname>-operator-sa`, `<fullname>-agent-sa`), else the Deployment's
+/// name (`<fullname>-operator`, `<fullname>-agent`). Labels are no guide:
+/// every chart version labels the operator's Deployment
+/// `component: polyaxon-agent` and the agent's `polyaxon-workers`
+/// (templates/partials/_labels.tpl), so only the one no chart sets,
+/// `polyaxon-operator`, is read. None when nothing tells: no guess.
+fn component_of(deployment: &DeploymentFact) -> Option<Component> {
+    let account = deployment.service_account.as_str();
+    if account.ends_with("-operator-sa") {
+        return Some(Component::Operator);
+    }
+    if account.ends_with("-agent-sa") {
+        return Some(Component::Agent);
+    }
+    if deployment.name.ends_with("-operator") || deployment.component == "polyaxon-operator" {
+        return Some(Component::Operator);
+    }
+    deployment
+        .name
+        .ends_with("-agent")
+        .then_some(Component::Agent)
 }
 
 #[cfg(test)]
@@ -681,7 +713,7 @@ mod tests {
         assert_eq!(
             fact.field("missing_count"),
             Some(num(Component::Agent
-                .needs(&BTreeSet::new())
+                .needs(None, &BTreeSet::new())
                 .iter()
                 .map(|n| n.verbs.len())
                 .sum::<usize>() as f64))

@@ -20,6 +20,18 @@ pub struct DeploymentFact {
     /// The service account its pods run as (`default` when the pod
     /// template names none, as Kubernetes fills it in).
     pub service_account: String,
+    /// Polyaxon's version (major, minor), from the chart's
+    /// `app.kubernetes.io/version` label or the first container's image tag.
+    pub version: Option<(u64, u64)>,
+}
+
+/// `2.15.1`, `v2.4.0`, `2.0.0-rc5` → (2, 15), (2, 4), (2, 0).
+pub fn major_minor(text: &str) -> Option<(u64, u64)> {
+    let text = text.trim().trim_start_matches('v');
+    let mut parts = text.split(['.', '-']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
 }
 
 pub const FIELDS: &[FieldSpec] = &[
@@ -95,6 +107,17 @@ impl DeploymentFact {
             .filter(|name| !name.is_empty())
             .unwrap_or("default")
             .to_string(),
+            version: labels
+                .get("app.kubernetes.io/version")
+                .and_then(Json::as_str)
+                .and_then(major_minor)
+                .or_else(|| {
+                    object
+                        .pointer("/spec/template/spec/containers/0/image")
+                        .and_then(Json::as_str)
+                        .and_then(|image| image.rsplit_once(':'))
+                        .and_then(|(_, tag)| major_minor(tag))
+                }),
             replicas: number("/spec/replicas").unwrap_or(1),
             ready: number("/status/readyReplicas").unwrap_or(0),
             problem,
