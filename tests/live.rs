@@ -704,6 +704,7 @@ fn a_bundle_judges_rbac_like_the_cluster_and_keeps_only_the_agents_keys() {
             .iter()
             .filter(|f| f["rule"] == "PXD-AUTH-004")
             .count(),
-        2
+        3,
+        "the agent, the runs' account and the operator lack permissions in ml-team"
     );
 }

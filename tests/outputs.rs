@@ -392,6 +392,10 @@ fn every_built_in_rule_file_validates_against_the_rule_schema() {
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let document: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        // Vocabularies (rules/vocabularies/) are data the rules read, not rules.
+        if document.get("vocabulary").is_some() {
+            continue;
+        }
         assert_valid(&schema, &document, &file.display().to_string());
     }
     // A typo the loader rejects, the schema rejects too.

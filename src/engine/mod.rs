@@ -25,13 +25,62 @@ mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 }
 
-/// Loads the built-in rules plus every `*.yaml` under each of `dirs`.
+/// The built-in rule and vocabulary files: (path under the repository,
+/// text).
+pub fn builtin_files() -> impl Iterator<Item = (&'static str, &'static str)> {
+    builtin::BUILTIN.iter().copied()
+}
+
+/// A vocabulary file (rules/vocabularies/, or a team's): its first key is
+/// `vocabulary:`.
+fn is_vocabulary(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty() && !line.starts_with('#'))
+        .is_some_and(|line| line.starts_with("vocabulary:"))
+}
+
+/// Reads a vocabulary file, naming the file and position of a mistake.
+fn parse_vocabulary(
+    path: &Path,
+    text: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<crate::facts::shared::words::VocabularyDoc> {
+    match serde_saphyr::from_str(text) {
+        Ok(doc) => Some(doc),
+        Err(error) => {
+            let position = match error.location() {
+                Some(at) => Position::at(path, at.line(), at.column()),
+                None => Position::file(path),
+            };
+            problems.push(Problem {
+                position,
+                message: format!(
+                    "not a vocabulary file: {}",
+                    rule::error_message(&error.to_string())
+                ),
+            });
+            None
+        }
+    }
+}
+
+/// Loads the built-in rules plus every `*.yaml` under each of `dirs`, and
+/// puts the vocabularies among them (built-in and the dirs') in force.
 pub fn load_rules(dirs: &[PathBuf], include_builtin: bool) -> Result<Vec<Rule>> {
     let mut problems = Vec::new();
     let mut rules = Vec::new();
+    let mut vocabularies = Vec::new();
+    let mut read = |path: &Path, text: &str, problems: &mut Vec<Problem>| {
+        if is_vocabulary(text) {
+            vocabularies.extend(parse_vocabulary(path, text, problems));
+        } else {
+            rules.extend(rule::parse(path, text, problems));
+        }
+    };
     if include_builtin {
         for (path, text) in builtin::BUILTIN {
-            rules.extend(rule::parse(Path::new(path), text, &mut problems));
+            read(Path::new(path), text, &mut problems);
         }
     }
     for dir in dirs {
@@ -45,7 +94,7 @@ pub fn load_rules(dirs: &[PathBuf], include_builtin: bool) -> Result<Vec<Rule>> 
         rule_files(dir, &mut files);
         for file in files {
             match std::fs::read_to_string(&file) {
-                Ok(text) => rules.extend(rule::parse(&file, &text, &mut problems)),
+                Ok(text) => read(&file, &text, &mut problems),
                 Err(error) => problems.push(Problem {
                     position: Position::file(&file),
                     message: format!("cannot read: {error}"),
@@ -53,6 +102,9 @@ pub fn load_rules(dirs: &[PathBuf], include_builtin: bool) -> Result<Vec<Rule>> 
             }
         }
     }
+    crate::facts::shared::words::install(crate::facts::shared::words::Vocabulary::build(
+        &vocabularies,
+    ));
     rule::check_unique_ids(&rules, &mut problems);
     rules.sort_by(|a, b| a.id.cmp(&b.id));
     if problems.is_empty() {

@@ -80,6 +80,16 @@ pub const FIELDS: &[FieldSpec] = &[
         "how long that pod has been Pending: 42m",
     ),
     field(
+        "cause",
+        Text,
+        "the cause its words show, by the vocabularies (rules/vocabularies/): store-permission, dns, tls-untrusted, kube-forbidden, ...",
+    ),
+    field(
+        "cause_term",
+        Text,
+        "the term that showed it: AccessDenied, 403, ...",
+    ),
+    field(
         "object_unwell",
         Bool,
         "the object it is about is not healthy now (a pod neither Succeeded nor Running and ready)",
@@ -193,6 +203,10 @@ impl FieldSource for EventFact {
             ))),
             "is_run" => Some(Value::Bool(self.run.is_some())),
             "object_unwell" => Some(Value::Bool(self.object_unwell)),
+            "cause" => crate::facts::shared::words::classify(&self.message).map(|c| text(c.cause)),
+            "cause_term" => {
+                crate::facts::shared::words::classify(&self.message).map(|c| text(c.term))
+            }
             _ => None,
         }
     }

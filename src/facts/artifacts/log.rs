@@ -4,6 +4,7 @@
 use crate::facts::Fact;
 use crate::facts::shared::subject::{Evidence, RunRef, Subject};
 use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, text};
+use crate::facts::shared::words::classify;
 use crate::facts::workloads::run::is_polyaxon_container;
 
 /// How many lines of each container's log are kept: the end is what explains.
@@ -20,18 +21,69 @@ pub struct LogTail {
 }
 
 impl LogTail {
+    /// The tail of a log, one entry per record: a line with the lines that
+    /// continue it (a multi-line JSON body, an indented traceback frame, a
+    /// "Caused by:"), so a code and its status are read together.
     pub fn from_text(namespace: &str, pod: &str, container: &str, content: &str) -> LogTail {
         let all: Vec<&str> = content.lines().collect();
         let start = all.len().saturating_sub(TAIL_LINES);
+        // Credentials in a log line never get further than this.
+        let lines = crate::redact::redact_lines(all[start..].iter().copied());
         LogTail {
             namespace: namespace.to_string(),
             pod: pod.to_string(),
             container: container.to_string(),
-            // Credentials in a log line never get further than this.
-            lines: crate::redact::redact_lines(all[start..].iter().copied()),
+            lines: records(lines),
             run: None,
         }
     }
+}
+
+/// Joins continuation lines to the record they continue.
+fn records(lines: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in lines {
+        let continues = line.starts_with([' ', '\t', '}', ']', ')'])
+            || line.starts_with("Caused by")
+            || line.starts_with("During handling of");
+        match out.last_mut() {
+            Some(record) if continues && !line.trim().is_empty() => {
+                record.push('\n');
+                record.push_str(&line);
+            }
+            _ => out.push(line),
+        }
+    }
+    out
+}
+
+/// A log level a line states: glog's `I1128`/`W1128`/`E1128`, or a word
+/// such as INFO, `s3.INFO`, `[DEBUG]`. None when it states none.
+pub fn level(line: &str) -> Option<&'static str> {
+    static GLOG: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"^([IWEF])\d{4} ").expect("glog"));
+    static WORD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL)\b")
+            .expect("level")
+    });
+    if let Some(glog) = GLOG.captures(line) {
+        return Some(match &glog[1] {
+            "I" => "INFO",
+            "W" => "WARNING",
+            "E" => "ERROR",
+            _ => "FATAL",
+        });
+    }
+    let head = &line[..line.len().min(120)];
+    WORD.captures(head).map(|c| match &c[1] {
+        "TRACE" => "TRACE",
+        "DEBUG" => "DEBUG",
+        "INFO" => "INFO",
+        "WARN" | "WARNING" => "WARNING",
+        "ERROR" => "ERROR",
+        "FATAL" => "FATAL",
+        _ => "CRITICAL",
+    })
 }
 
 pub const FIELDS: &[FieldSpec] = &[
@@ -45,6 +97,21 @@ pub const FIELDS: &[FieldSpec] = &[
         "polyaxon-main, -sidecar or -init-*",
     ),
     field("subject", Text, "the run (or pod) as people name it"),
+    field(
+        "cause",
+        Text,
+        "the cause its words show, by the vocabularies (rules/vocabularies/): store-permission, dns, tls-untrusted, kube-forbidden, ...",
+    ),
+    field(
+        "cause_term",
+        Text,
+        "the term that showed it: AccessDenied, 403, ...",
+    ),
+    field(
+        "level",
+        Text,
+        "the log level the line states: DEBUG, INFO, WARNING, ERROR, ... (absent when it states none)",
+    ),
 ];
 
 /// One line of one tail, as rules see it.
@@ -62,6 +129,9 @@ impl FieldSource for LogLine<'_> {
             "line" => Some(text(self.line)),
             "polyaxon_container" => Some(Value::Bool(is_polyaxon_container(&self.tail.container))),
             "subject" => Some(text(self.subject().label())),
+            "cause" => classify(self.line).map(|c| text(c.cause)),
+            "cause_term" => classify(self.line).map(|c| text(c.term)),
+            "level" => level(self.line).map(text),
             _ => None,
         }
     }

@@ -7,3 +7,4 @@ pub mod name;
 pub mod quantity;
 pub mod subject;
 pub mod value;
+pub mod words;

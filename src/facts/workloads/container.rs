@@ -56,6 +56,12 @@ pub const FIELDS: &[FieldSpec] = &[
     ),
     field("message", Text, "the state's message"),
     field(
+        "cause",
+        Text,
+        "the cause its message shows, by the vocabularies (rules/vocabularies/): image-auth, dns, ...",
+    ),
+    field("cause_term", Text, "the term that showed it"),
+    field(
         "failing",
         Bool,
         "failing now: waiting for a reason other than ContainerCreating or PodInitializing, or terminated with a non-zero exit code or OOMKilled",
@@ -192,6 +198,10 @@ impl FieldSource for ContainerFact {
             "message" => (!self.message.is_empty()).then(|| text(&self.message)),
             "failing" => Some(Value::Bool(self.is_failing())),
             "signal" => self.signal.map(num),
+            "cause" => crate::facts::shared::words::classify(&self.message).map(|c| text(c.cause)),
+            "cause_term" => {
+                crate::facts::shared::words::classify(&self.message).map(|c| text(c.term))
+            }
             "exit_code" => self.exit_code.map(num),
             "restarts" => Some(num(self.restarts)),
             "last_reason" => self.last_reason.as_deref().map(text),

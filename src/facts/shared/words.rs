@@ -1,0 +1,304 @@
+//! Vocabularies: the stable parts of failure messages (S3, GCS and Azure
+//! error codes, HTTP statuses, errno and resolver words, TLS verifier
+//! strings, Kubernetes' and registries' words), each mapped to one cause,
+//! whatever client or version wraps them. A message is classified by the
+//! terms it holds, not by the sentence around them: botocore's "An error
+//! occurred (AccessDenied) when calling ...", Java's "Error Code:
+//! AccessDenied", Go's "AccessDenied: Access Denied status code: 403" and
+//! an XML `<Code>AccessDenied</Code>` are one cause.
+//!
+//! The vocabularies are data (rules/vocabularies/*.yaml, each with its
+//! source), loaded with the rules; a team adds its own with `--rules`.
+//! Precedence: an error code, then a phrase, then an HTTP status read with
+//! what the text is about (the store, or else nothing).
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
+
+use regex::{Regex, RegexSet};
+use serde::Deserialize;
+
+/// How a vocabulary's terms are found in a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TermKind {
+    /// A whole token, case-sensitive: `AccessDenied`, `ECONNREFUSED`.
+    Code,
+    /// A phrase anywhere, any case: "name or service not known".
+    Phrase,
+    /// An HTTP status number (`403`), read where a text gives a status.
+    Status,
+}
+
+/// One vocabulary file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VocabularyDoc {
+    pub vocabulary: String,
+    /// Where its terms come from (a URL).
+    pub source: String,
+    pub kind: TermKind,
+    /// For statuses: what the text must be about for them to mean this
+    /// (`store`: the artifacts store's clients; `kube`: the Kubernetes API).
+    #[serde(default)]
+    pub about: Option<About>,
+    /// Phrases that say more than any code beside them (an Azure
+    /// AuthenticationFailed whose detail says the SAS token expired).
+    #[serde(default)]
+    pub beats_codes: bool,
+    pub entries: Vec<EntryDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryDoc {
+    pub term: String,
+    pub cause: String,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+/// What a status-only text is about, by its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum About {
+    Store,
+    Kube,
+}
+
+/// What a text was classified as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    pub cause: String,
+    /// The term found, as the text has it.
+    pub term: String,
+    /// The vocabulary it comes from.
+    pub vocabulary: String,
+}
+
+/// Every vocabulary, compiled for lookup.
+#[derive(Debug, Default)]
+pub struct Vocabulary {
+    /// token → (cause, vocabulary)
+    codes: HashMap<String, (String, String)>,
+    phrases: Vec<(String, String, String)>,
+    phrase_set: Option<RegexSet>,
+    /// Indexes of phrases checked before codes.
+    details: Vec<bool>,
+    /// (what the text is about, status) → cause.
+    statuses: HashMap<(About, u16), (String, String)>,
+}
+
+impl Vocabulary {
+    pub fn build(docs: &[VocabularyDoc]) -> Vocabulary {
+        let mut vocabulary = Vocabulary::default();
+        for doc in docs {
+            for entry in &doc.entries {
+                let value = (entry.cause.clone(), doc.vocabulary.clone());
+                match doc.kind {
+                    TermKind::Code => {
+                        vocabulary.codes.entry(entry.term.clone()).or_insert(value);
+                    }
+                    TermKind::Phrase => {
+                        vocabulary.phrases.push((
+                            entry.term.to_lowercase(),
+                            entry.cause.clone(),
+                            doc.vocabulary.clone(),
+                        ));
+                        vocabulary.details.push(doc.beats_codes);
+                    }
+                    TermKind::Status => {
+                        if let (Ok(status), Some(about)) = (entry.term.parse::<u16>(), doc.about) {
+                            vocabulary.statuses.entry((about, status)).or_insert(value);
+                        }
+                    }
+                }
+            }
+        }
+        let patterns: Vec<String> = vocabulary
+            .phrases
+            .iter()
+            .map(|(phrase, _, _)| format!("(?i){}", regex::escape(phrase)))
+            .collect();
+        vocabulary.phrase_set = RegexSet::new(&patterns).ok();
+        vocabulary
+    }
+
+    /// The cause a text shows, if any vocabulary knows it.
+    pub fn classify(&self, text: &str) -> Option<Classified> {
+        let found = |term: &str, (cause, vocabulary): &(String, String)| Classified {
+            cause: cause.clone(),
+            term: term.to_string(),
+            vocabulary: vocabulary.clone(),
+        };
+        let lower = text.to_lowercase();
+        let matched: Vec<usize> = self
+            .phrase_set
+            .as_ref()
+            .map(|set| set.matches(&lower).iter().collect())
+            .unwrap_or_default();
+        // The most specific phrase (the longest) wins; then the first.
+        let phrase = |details: bool| {
+            matched
+                .iter()
+                .copied()
+                .filter(|&i| self.details[i] == details)
+                .min_by_key(|&i| {
+                    let phrase = &self.phrases[i].0;
+                    (std::cmp::Reverse(phrase.len()), lower.find(phrase.as_str()))
+                })
+                .map(|i| {
+                    let (phrase, cause, vocabulary) = &self.phrases[i];
+                    Classified {
+                        cause: cause.clone(),
+                        term: phrase.clone(),
+                        vocabulary: vocabulary.clone(),
+                    }
+                })
+        };
+        if let Some(detail) = phrase(true) {
+            return Some(detail);
+        }
+        // The leftmost known code: `(AccessDenied)`, `<Code>X</Code>`,
+        // `Error Code: X`, `X: ...`, `"Code":"X"`, `ErrorCode=X`.
+        for token in TOKEN.find_iter(text) {
+            if let Some(known) = self.codes.get(token.as_str()) {
+                return Some(found(token.as_str(), known));
+            }
+        }
+        if let Some(phrase) = phrase(false) {
+            return Some(phrase);
+        }
+        let status = status_of(text)?;
+        let about = if STORE.is_match(text) {
+            About::Store
+        } else if KUBE.is_match(text) {
+            About::Kube
+        } else {
+            return None;
+        };
+        let known = self.statuses.get(&(about, status))?;
+        Some(found(&status.to_string(), known))
+    }
+}
+
+/// Identifier-like tokens: codes stand alone between punctuation.
+static TOKEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z][A-Za-z0-9_.]*[A-Za-z0-9]").expect("token"));
+
+/// Where a text gives an HTTP status: "status code: 403", "StatusCode:
+/// 403", "Status Code: 403", "(403)", "HTTP Error 503", "HTTP/1.1 403",
+/// "403 Forbidden", "404 GET https://...", "Status 403", "403, message=",
+/// a JSON body's `"code": 403`.
+static STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)(?:status[ _]?code[\s:=]*|\bstatus[\s:=]+|http error |http/\d(?:\.\d)? |\()([1-5]\d\d)\b|\b([1-5]\d\d) (?:forbidden|unauthorized|not found|service unavailable|slow down|moved permanently|temporary redirect|internal server error|too many requests|bad request|gone|get|put|post|head|delete|patch)\b|\b([1-5]\d\d), message=|"code"\s*:\s*([1-5]\d\d)\b"#,
+    )
+    .expect("status")
+});
+
+/// A status said in words only: "Forbidden", "NOT_FOUND", "TooManyRequests".
+static STATUS_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:(Unauthorized)|(Forbidden)|(Not Found|NOT_FOUND|NotFound)|(TooManyRequests|Too Many Requests)|(Internal Server Error)|(Service Unavailable|ServiceUnavailable))\b")
+        .expect("status word")
+});
+
+/// The status a text gives, in numbers or in words.
+fn status_of(text: &str) -> Option<u16> {
+    if let Some(number) = STATUS
+        .captures(text)
+        .and_then(|c| c.iter().skip(1).flatten().next().map(|m| m.as_str()))
+        .and_then(|s| s.parse::<u16>().ok())
+    {
+        return Some(number);
+    }
+    let words = STATUS_WORD.captures(text)?;
+    [401, 403, 404, 429, 500, 503]
+        .into_iter()
+        .zip(words.iter().skip(1))
+        .find_map(|(status, group)| group.map(|_| status))
+}
+
+/// A text about the artifacts store: its clients and endpoints.
+static STORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)s3|amazonaws\.com|botocore|boto3|\bbucket|minio|\bmc: |rclone|googleapis|google\.cloud\.storage|\bgcs|gs://|resumablesession|blob\.core\.windows\.net|azure|wasbs?://|\b(?:put|get|head|list|delete)object|\bupload|\bartifacts?\b",
+    )
+    .expect("store")
+});
+
+/// A text about the Kubernetes API: its clients and paths.
+static KUBE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)kube|k8s|client-go|apiserver|/api/v1/|/apis/|serviceaccount|reflector\.go")
+        .expect("kube")
+});
+
+/// The vocabularies in force: the built-in ones until the rules are loaded
+/// (`install`), then those with a team's additions.
+static INSTALLED: LazyLock<RwLock<Arc<Vocabulary>>> =
+    LazyLock::new(|| RwLock::new(Arc::new(Vocabulary::build(&builtin_docs()))));
+
+/// The built-in vocabulary files, parsed.
+pub fn builtin_docs() -> Vec<VocabularyDoc> {
+    crate::engine::builtin_files()
+        .filter(|(path, _)| path.contains("vocabularies/"))
+        .filter_map(|(_, text)| serde_saphyr::from_str::<VocabularyDoc>(text).ok())
+        .collect()
+}
+
+/// Puts these vocabularies in force (the rule loader does, with every
+/// vocabulary file it read).
+pub fn install(vocabulary: Vocabulary) {
+    if let Ok(mut installed) = INSTALLED.write() {
+        *installed = Arc::new(vocabulary);
+    }
+}
+
+/// The cause a text shows, by the vocabularies in force.
+pub fn classify(text: &str) -> Option<Classified> {
+    let vocabulary = INSTALLED.read().ok()?.clone();
+    vocabulary.classify(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_vocabulary_file_parses() {
+        let files = crate::engine::builtin_files()
+            .filter(|(path, _)| path.contains("vocabularies/"))
+            .count();
+        assert!(files >= 8);
+        assert_eq!(builtin_docs().len(), files);
+    }
+
+    #[test]
+    fn the_same_code_through_different_clients_is_one_cause() {
+        let wrapped = [
+            "An error occurred (AccessDenied) when calling the PutObject operation: Access Denied",
+            "AccessDenied: Access Denied\n\tstatus code: 403, request id: 4B6",
+            "operation error S3: PutObject, https response error StatusCode: 403, RequestID: X, api error AccessDenied: Access Denied",
+            "Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied; Request ID: X)",
+            "S3 operation failed; code: AccessDenied, message: Access Denied",
+            "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+        ];
+        for text in wrapped {
+            let classified = classify(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(classified.cause, "store-permission", "{text}");
+            assert_eq!(classified.term, "AccessDenied");
+        }
+    }
+
+    #[test]
+    fn a_status_alone_counts_when_the_text_is_about_the_store() {
+        let status_only = "botocore.exceptions.ClientError: An error occurred (403) when calling the HeadObject operation: Forbidden";
+        assert_eq!(
+            classify(status_only).map(|c| c.cause).as_deref(),
+            Some("store-permission")
+        );
+        assert_eq!(classify("epoch 403: loss 0.12"), None);
+    }
+}
