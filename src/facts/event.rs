@@ -90,11 +90,23 @@ pub const FIELDS: &[FieldSpec] = &[
         "the term that showed it: AccessDenied, 403, ...",
     ),
     field(
+        "image",
+        Text,
+        "the image its message names: Failed to pull image \"X\", Back-off pulling image \"X\"",
+    ),
+    field(
         "object_unwell",
         Bool,
         "the object it is about is not healthy now (a pod neither Succeeded nor Running and ready)",
     ),
 ];
+
+/// The image a kubelet message names (`image "X"`).
+fn image_in(message: &str) -> Option<&str> {
+    let start = message.find("image \"")? + "image \"".len();
+    let len = message[start..].find('"')?;
+    Some(&message[start..start + len]).filter(|image| !image.is_empty())
+}
 
 impl EventFact {
     pub fn from_core(event: CoreEvent) -> EventFact {
@@ -204,6 +216,7 @@ impl FieldSource for EventFact {
             "is_run" => Some(Value::Bool(self.run.is_some())),
             "object_unwell" => Some(Value::Bool(self.object_unwell)),
             "cause" => crate::facts::shared::words::classify(&self.message).map(|c| text(c.cause)),
+            "image" => image_in(&self.message).map(text),
             "cause_term" => {
                 crate::facts::shared::words::classify(&self.message).map(|c| text(c.term))
             }

@@ -66,6 +66,26 @@ pub struct EntryDoc {
 pub enum About {
     Store,
     Kube,
+    /// Pulling a container image (a registry, a manifest, a pull).
+    Image,
+}
+
+impl About {
+    fn holds(self, text: &str) -> bool {
+        match self {
+            About::Store => STORE.is_match(text),
+            About::Kube => KUBE.is_match(text),
+            About::Image => IMAGE.is_match(text),
+        }
+    }
+
+    /// What a text is about, for a status alone: an image pull first (a
+    /// registry may sit on amazonaws.com), then the store, then the API.
+    fn of(text: &str) -> Option<About> {
+        [About::Image, About::Store, About::Kube]
+            .into_iter()
+            .find(|about| about.holds(text))
+    }
 }
 
 /// What a text was classified as.
@@ -81,9 +101,11 @@ pub struct Classified {
 /// Every vocabulary, compiled for lookup.
 #[derive(Debug, Default)]
 pub struct Vocabulary {
-    /// token → (cause, vocabulary)
-    codes: HashMap<String, (String, String)>,
+    /// token → (cause, vocabulary, what the text must be about)
+    codes: HashMap<String, (String, String, Option<About>)>,
     phrases: Vec<(String, String, String)>,
+    /// What the text must be about for each phrase to count.
+    phrase_about: Vec<Option<About>>,
     phrase_set: Option<RegexSet>,
     /// Indexes of phrases checked before codes.
     details: Vec<bool>,
@@ -99,7 +121,10 @@ impl Vocabulary {
                 let value = (entry.cause.clone(), doc.vocabulary.clone());
                 match doc.kind {
                     TermKind::Code => {
-                        vocabulary.codes.entry(entry.term.clone()).or_insert(value);
+                        vocabulary
+                            .codes
+                            .entry(entry.term.clone())
+                            .or_insert((value.0, value.1, doc.about));
                     }
                     TermKind::Phrase => {
                         vocabulary.phrases.push((
@@ -108,6 +133,7 @@ impl Vocabulary {
                             doc.vocabulary.clone(),
                         ));
                         vocabulary.details.push(doc.beats_codes);
+                        vocabulary.phrase_about.push(doc.about);
                     }
                     TermKind::Status => {
                         if let (Ok(status), Some(about)) = (entry.term.parse::<u16>(), doc.about) {
@@ -126,8 +152,21 @@ impl Vocabulary {
         vocabulary
     }
 
-    /// The cause a text shows, if any vocabulary knows it.
+    /// The cause a text shows, if any vocabulary knows it. In a text about
+    /// pulling an image, a network or TLS failure means the registry cannot
+    /// be reached.
     pub fn classify(&self, text: &str) -> Option<Classified> {
+        let mut classified = self.classify_words(text)?;
+        let network = ["dns", "connection-", "network-", "tls-"]
+            .iter()
+            .any(|family| classified.cause.starts_with(family));
+        if network && About::Image.holds(text) {
+            classified.cause = "image-unreachable".into();
+        }
+        Some(classified)
+    }
+
+    fn classify_words(&self, text: &str) -> Option<Classified> {
         let found = |term: &str, (cause, vocabulary): &(String, String)| Classified {
             cause: cause.clone(),
             term: term.to_string(),
@@ -137,8 +176,11 @@ impl Vocabulary {
         let matched: Vec<usize> = self
             .phrase_set
             .as_ref()
-            .map(|set| set.matches(&lower).iter().collect())
-            .unwrap_or_default();
+            .map(|set| set.matches(&lower).iter().collect::<Vec<usize>>())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|&i| self.phrase_about[i].is_none_or(|about| about.holds(text)))
+            .collect();
         // The most specific phrase (the longest) wins; then the first.
         let phrase = |details: bool| {
             matched
@@ -153,7 +195,7 @@ impl Vocabulary {
                     let (phrase, cause, vocabulary) = &self.phrases[i];
                     Classified {
                         cause: cause.clone(),
-                        term: phrase.clone(),
+                        term: as_written(text, &lower, phrase),
                         vocabulary: vocabulary.clone(),
                     }
                 })
@@ -164,24 +206,30 @@ impl Vocabulary {
         // The leftmost known code: `(AccessDenied)`, `<Code>X</Code>`,
         // `Error Code: X`, `X: ...`, `"Code":"X"`, `ErrorCode=X`.
         for token in TOKEN.find_iter(text) {
-            if let Some(known) = self.codes.get(token.as_str()) {
-                return Some(found(token.as_str(), known));
+            if let Some((cause, vocabulary, about)) = self.codes.get(token.as_str())
+                && about.is_none_or(|about| about.holds(text))
+            {
+                return Some(found(token.as_str(), &(cause.clone(), vocabulary.clone())));
             }
         }
         if let Some(phrase) = phrase(false) {
             return Some(phrase);
         }
         let status = status_of(text)?;
-        let about = if STORE.is_match(text) {
-            About::Store
-        } else if KUBE.is_match(text) {
-            About::Kube
-        } else {
-            return None;
-        };
-        let known = self.statuses.get(&(about, status))?;
+        let known = self.statuses.get(&(About::of(text)?, status))?;
         Some(found(&status.to_string(), known))
     }
+}
+
+/// A phrase as the text writes it ("code = NotFound", not the lowercase
+/// form it was found by), where lowercasing kept the text's byte offsets.
+fn as_written(text: &str, lower: &str, phrase: &str) -> String {
+    lower
+        .find(phrase)
+        .filter(|_| lower.len() == text.len())
+        .and_then(|at| text.get(at..at + phrase.len()))
+        .unwrap_or(phrase)
+        .to_string()
 }
 
 /// Identifier-like tokens: codes stand alone between punctuation.
@@ -227,6 +275,13 @@ static STORE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)s3|amazonaws\.com|botocore|boto3|\bbucket|minio|\bmc: |rclone|googleapis|google\.cloud\.storage|\bgcs|gs://|resumablesession|blob\.core\.windows\.net|azure|wasbs?://|\b(?:put|get|head|list|delete)object|\bupload|\bartifacts?\b",
     )
     .expect("store")
+});
+
+/// A text about pulling an image: the kubelet's, the runtimes' and docker's
+/// words for it.
+static IMAGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)pull(?:ing)? (?:access|image|rate)|image pull|imagepull|failed to pull|pull image|pulling image|manifests?\b|registry|docker\.io|ghcr\.io|gcr\.io|\.dkr\.ecr\.|docker\.pkg\.dev|quay\.io|image (?:tag|reference)|image reference|/v2/|docker login|error response from daemon|repository tags|bearer token")
+        .expect("image")
 });
 
 /// A text about the Kubernetes API: its clients and paths.
