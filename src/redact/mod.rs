@@ -133,4 +133,14 @@ mod tests {
         assert!(!text.contains("q2Vf9wP1aT3c"), "{text}");
         assert!(text.ends_with("next"));
     }
+
+    #[test]
+    fn a_file_position_in_an_error_stays_readable() {
+        for line in [
+            "/work/rules/artifacts/expired-token.yaml:3:5: duplicate rule id `PXD-ART-009`",
+            "  File \"/usr/lib/python3/site-packages/polyaxon/auth.py:12\", in login",
+        ] {
+            assert_eq!(redact_lines([line].into_iter()).join(""), line);
+        }
+    }
 }

@@ -88,6 +88,26 @@ const NOT_A_VALUE: &[&str] = &[
     "policy",
     "mode",
     "header",
+    // A file's extension: `expired-token.yaml:3:5:` is a file and its
+    // position, `auth.py:12` a source line, not a key and its value.
+    "yaml",
+    "yml",
+    "json",
+    "toml",
+    "ini",
+    "cfg",
+    "conf",
+    "txt",
+    "log",
+    "py",
+    "rs",
+    "go",
+    "java",
+    "js",
+    "ts",
+    "rb",
+    "sh",
+    "md",
 ];
 
 /// The name's words, lower-cased: `AWS_SECRET_ACCESS_KEY` → aws secret
@@ -221,6 +241,9 @@ mod tests {
             "author",
             "passage",
             "secretKeyRef",
+            "expired-token.yaml",
+            "rules/auth/api-token-expired.yaml",
+            "auth.py",
         ] {
             assert!(!is_secret_name(name), "{name} does not name a secret value");
         }
