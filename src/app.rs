@@ -254,6 +254,13 @@ fn configured_engine(
     let engine = Engine::new(engine::load_rules(&dirs, true)?);
     let known: BTreeSet<&str> = engine.rules.iter().map(|rule| rule.id.as_str()).collect();
     config.check_rule_ids(&known, &mut problems);
+    // A rule of the user's whose examples fail is refused as a rule without
+    // examples is: it would match what its author did not mean. Built-in
+    // rules are proven by pxdoctor's own tests.
+    let (_, failures) = engine::examples::run(&engine, |rule| {
+        dirs.iter().any(|dir| rule.path.starts_with(dir))
+    });
+    problems.extend(failures);
     if problems.is_empty() {
         crate::redact::add_patterns(config.redact.clone());
         Ok((config, engine))
@@ -286,20 +293,74 @@ fn today() -> Result<jiff::civil::Date> {
 }
 
 /// `pxdoctor man`: the roff page on stdout, or every command's page in DIR.
+/// The pages of commands that exit with a verdict (and the top page) end
+/// with EXIT STATUS and FILES, which clap does not know.
 fn man(dir: Option<&std::path::Path>) -> Result<u8> {
     let command = Cli::command();
     let written = match dir {
         // sink: generated man pages, no data.
         Some(dir) => std::fs::create_dir_all(dir)
             .and_then(|()| clap_mangen::generate_to(command, dir))
+            .and_then(|()| {
+                for page in [
+                    "pxdoctor.1",
+                    "pxdoctor-check.1",
+                    "pxdoctor-lint.1",
+                    "pxdoctor-collect.1",
+                ] {
+                    let path = dir.join(page);
+                    if path.is_file() {
+                        let mut text = std::fs::read_to_string(&path)?;
+                        text.push_str(MAN_SECTIONS);
+                        // sink: generated man pages, no data.
+                        std::fs::write(&path, text)?;
+                    }
+                }
+                Ok(())
+            })
             .map_err(|error| Error::Usage(format!("man --dir {}: {error}", dir.display()))),
-        None => clap_mangen::Man::new(command)
-            // sink: the generated man page, no data.
-            .render(&mut std::io::stdout().lock())
-            .or(Ok(())),
+        None => {
+            let mut page = Vec::new();
+            let rendered = clap_mangen::Man::new(command).render(&mut page);
+            if rendered.is_ok() {
+                page.extend_from_slice(MAN_SECTIONS.as_bytes());
+                // sink: the generated man page, no data.
+                crate::sink::out_document(&String::from_utf8_lossy(&page));
+            }
+            Ok(())
+        }
     };
     written.map(|()| 0)
 }
+
+/// The exit codes of product.md, and the files pxdoctor reads, in roff.
+const MAN_SECTIONS: &str = r#".SH "EXIT STATUS"
+.TP
+\fB0\fR
+The checks ran and no finding is at or above \fB\-\-fail\-on\fR (default: error).
+.TP
+\fB1\fR
+The checks ran and at least one finding is at or above \fB\-\-fail\-on\fR.
+.TP
+\fB2\fR
+Usage or input error: a bad flag, an unreadable snapshot, an invalid rule or configuration file (the message names the file, line and column), a \fB\-\-run\fR that matches no run.
+.TP
+\fB3\fR
+Nothing could be collected: the cluster is unreachable, or the credentials were rejected for every request.
+.SH FILES
+.TP
+\fI.pxdoctor.yaml\fR
+The configuration in the current directory (or \fB\-\-config\fR FILE): ignores with their reasons, severity overrides, categories, more rule directories, grace, redaction patterns.
+.TP
+\fIrules/\fR
+The built-in rules are compiled in; \fB\-\-rules\fR DIR adds YAML rule files and vocabularies.
+.TP
+\fI$KUBECONFIG\fR, \fI~/.kube/config\fR
+The cluster, user and namespace, as kubectl reads them.
+.TP
+\fI~/.polyaxon/\fR
+The Polyaxon CLI's host and token, for the API probe (also POLYAXON_HOST, POLYAXON_AUTH_TOKEN).
+"#;
 
 /// The moment pending durations run to: PXDOCTOR_NOW (for reproducible
 /// reports and tests), a bundle's collection time, a snapshot's newest
@@ -536,17 +597,19 @@ fn collect(args: &CollectArgs) -> Result<u8> {
 fn rules(command: RulesCommand) -> Result<u8> {
     match command {
         RulesCommand::List { rules } => {
-            let engine = Engine::new(engine::load_rules(&rules, true)?);
+            // As `check` sees them: with .pxdoctor.yaml's rule directories
+            // and severities.
+            let (config, engine) = configured_engine(None, &rules)?;
             let mut table = comfy_table::Table::new();
             table
                 .load_style(comfy_table::presets::NOTHING)
-                .set_header(vec!["ID", "CATEGORY", "SEVERITY", "FACT", "FILE"]);
+                .set_header(vec!["ID", "CATEGORY", "SEVERITY", "TITLE", "FILE"]);
             for rule in &engine.rules {
                 table.add_row(vec![
                     rule.id.clone(),
                     rule.category.to_string(),
-                    rule.severity.to_string(),
-                    rule.fact.name().to_string(),
+                    config.severity_of(&rule.id, rule.severity).to_string(),
+                    rule.title.render(&|name| Some(format!("{{{name}}}"))),
                     rule.path.display().to_string(),
                 ]);
             }
@@ -554,7 +617,7 @@ fn rules(command: RulesCommand) -> Result<u8> {
             Ok(0)
         }
         RulesCommand::Explain { id, rules } => {
-            let engine = Engine::new(engine::load_rules(&rules, true)?);
+            let (_, engine) = configured_engine(None, &rules)?;
             // Ids are upper case; `pxd-pend-002` means the same rule.
             let found = engine
                 .rules

@@ -36,8 +36,11 @@ pub const IGNORE_ANNOTATION: &str = "pxdoctor.io/ignore";
 
 /// pxdoctor's configuration: ignores (each with a reason), severity
 /// overrides, categories on/off and more rule directories.
+// Unknown keys are found on the YAML tree first (all of them, each with
+// its position), so serde need not stop at the first; the schema still
+// refuses them.
 #[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 #[schemars(title = "pxdoctor configuration (.pxdoctor.yaml)")]
 pub struct ConfigDoc {
     /// More directories of rule files (as `--rules`), relative to this file.
@@ -74,7 +77,7 @@ pub struct ConfigDoc {
 }
 
 #[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 struct IgnoreDoc {
     /// A rule id, e.g. PXD-PEND-002.
     #[serde(default)]
@@ -190,7 +193,7 @@ impl Config {
             };
             Error::input(position, error_message(&error.to_string()))
         })?;
-        let mut problems = Vec::new();
+        let mut problems = unknown_keys(path, text);
         let at = |line: u64, column: u64| Position::at(path, line, column);
         let base = path.parent().unwrap_or(Path::new(""));
 
@@ -295,11 +298,22 @@ impl Config {
             );
         for (id, position) in named {
             if !known.contains(id.as_str()) {
-                let similar: Vec<&str> = known
+                // `PXD-PEND-02` is PXD-PEND-002 written short, not one of
+                // the six ids one edit away.
+                let same_number: Vec<&str> = known
                     .iter()
                     .copied()
-                    .filter(|k| k.eq_ignore_ascii_case(id) || close(k, id))
+                    .filter(|k| same_rule_number(k, id))
                     .collect();
+                let similar: Vec<&str> = if same_number.is_empty() {
+                    known
+                        .iter()
+                        .copied()
+                        .filter(|k| k.eq_ignore_ascii_case(id) || close(k, id))
+                        .collect()
+                } else {
+                    same_number
+                };
                 problems.push(Problem {
                     position: position.clone(),
                     message: format!(
@@ -432,6 +446,63 @@ fn ignore_entry(
 }
 
 /// One edit apart (a typo): worth suggesting.
+const FIELDS: &[&str] = &[
+    "rules",
+    "categories",
+    "severity",
+    "ignore",
+    "grace",
+    "redact",
+];
+const IGNORE_FIELDS: &[&str] = &[
+    "rule",
+    "namespace",
+    "run",
+    "project",
+    "labels",
+    "message",
+    "reason",
+    "expires",
+];
+
+/// Every unknown key of the file and of its ignore entries. A file that is
+/// not YAML is left to serde, whose error says where.
+fn unknown_keys(path: &Path, text: &str) -> Vec<Problem> {
+    use crate::lint::yaml;
+    let Ok(documents) = yaml::parse(path, text) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for document in &documents {
+        problems.extend(yaml::unknown_keys(path, document, FIELDS, ""));
+        for entry in document
+            .get("ignore")
+            .map(|i| i.items())
+            .unwrap_or_default()
+        {
+            problems.extend(yaml::unknown_keys(
+                path,
+                entry,
+                IGNORE_FIELDS,
+                " in an ignore entry",
+            ));
+        }
+    }
+    problems
+}
+
+/// `PXD-PEND-002` and `pxd-pend-2`: the same family and number.
+fn same_rule_number(known: &str, written: &str) -> bool {
+    let split = |id: &str| {
+        id.rsplit_once('-')
+            .map(|(family, number)| (family.to_ascii_uppercase(), number.parse::<u32>().ok()))
+    };
+    match (split(known), split(written)) {
+        (Some((a, Some(x))), Some((b, Some(y)))) => a == b && x == y,
+        _ => false,
+    }
+}
+
 fn close(a: &str, b: &str) -> bool {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     if a.len().abs_diff(b.len()) > 1 {

@@ -194,26 +194,31 @@ fn every_problem_of_a_rule_file_is_reported_at_once() {
 
 #[test]
 fn unknown_keys_and_duplicate_ids_are_rejected() {
-    let typo = GOOD_RULE.replace("remediation:", "remedation:");
+    // Every unknown key at once, each with its position and a suggestion.
+    let typo = GOOD_RULE
+        .replace("remediation:", "remedation:")
+        .replace("title:", "titel:")
+        .replacen("matches: false", "matchez: false", 1);
     let dir = rule_dir(&[("typo.yaml", &typo)]);
     let output = pxdoctor(&["rules", "list", "--rules", &dir.path().to_string_lossy()]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("typo.yaml:9:1"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(
-        stderr(&output).contains("remedation"),
-        "{}",
-        stderr(&output)
-    );
+    for expected in [
+        "typo.yaml:2:1: unknown field `titel` (did you mean `title`?)",
+        "typo.yaml:9:1: unknown field `remedation` (did you mean `remediation`?)",
+        "unknown field `matchez` in an example (did you mean `matches`?)",
+    ] {
+        assert!(
+            stderr(&output).contains(expected),
+            "{expected}\n{}",
+            stderr(&output)
+        );
+    }
 
     let dir = rule_dir(&[("a.yaml", GOOD_RULE), ("b.yaml", GOOD_RULE)]);
     let output = pxdoctor(&["rules", "list", "--rules", &dir.path().to_string_lossy()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("duplicate rule id `TEAM-001`: already defined in"),
+        stderr(&output).contains("duplicate rule id `TEAM-001`: already defined by"),
         "{}",
         stderr(&output)
     );
@@ -223,10 +228,190 @@ fn unknown_keys_and_duplicate_ids_are_rejected() {
     let output = pxdoctor(&["rules", "list", "--rules", &dir.path().to_string_lossy()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("rules/pending/insufficient-cpu-memory.yaml"),
+        stderr(&output).contains(
+            "clash.yaml:1:5: duplicate rule id `PXD-PEND-001`: already defined by a built-in rule (rules/pending/insufficient-cpu-memory.yaml, compiled into pxdoctor)"
+        ),
+        "the user's file is at fault, the built-in is named as such: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_user_rule_whose_examples_fail_is_refused_at_the_examples_line() {
+    // Its look-alike is one it does match.
+    let wrong = GOOD_RULE.replace(
+        "  - fact: {message: \"0/3 nodes are available: 3 Insufficient cpu.\"}",
+        "  - fact: {message: \"0/2 nodes are available: 2 Insufficient nvidia.com/gpu.\"}",
+    );
+    assert_ne!(wrong, GOOD_RULE);
+    let dir = rule_dir(&[("starved.yaml", &wrong)]);
+    let rules = dir.path().to_string_lossy().into_owned();
+    let output = pxdoctor(&[
+        "check",
+        "--snapshot",
+        &snapshot("healthy"),
+        "--rules",
+        &rules,
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains(&format!(
+            "{}:13:1: TEAM-001: this look-alike must not match, but it does",
+            dir.path().join("starved.yaml").display()
+        )),
         "{}",
         stderr(&output)
     );
+    let output = pxdoctor(&[
+        "check",
+        "--snapshot",
+        &snapshot("healthy"),
+        "--rules",
+        &rule_dir(&[("starved.yaml", GOOD_RULE)])
+            .path()
+            .to_string_lossy(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn rules_test_counts_the_same_however_the_directory_is_spelled() {
+    let counts: Vec<String> = [
+        vec!["rules", "test"],
+        vec!["rules", "test", "rules"],
+        vec!["rules", "test", "./rules"],
+        vec![
+            "rules",
+            "test",
+            support::repo().join("rules").to_str().unwrap(),
+        ],
+    ]
+    .iter()
+    .map(|args| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pxdoctor"))
+            .args(args)
+            .current_dir(support::repo())
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        stdout(&output)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string()
+    })
+    .collect();
+    assert!(counts[0].ends_with("passed, 0 failed"), "{counts:?}");
+    assert!(counts.iter().all(|c| *c == counts[0]), "{counts:?}");
+}
+
+#[test]
+fn rules_list_shows_titles_and_the_configs_rule_directories_and_severities() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("team")).unwrap();
+    std::fs::write(dir.path().join("team/starved.yaml"), GOOD_RULE).unwrap();
+    std::fs::write(
+        dir.path().join(".pxdoctor.yaml"),
+        "rules: [team]\nseverity:\n  PXD-PEND-007: info\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pxdoctor"))
+        .args(["rules", "list"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.lines().next().unwrap_or_default().contains("TITLE"),
+        "{text}"
+    );
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(id))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(line("TEAM-001").contains("GPU starved"), "{text}");
+    assert!(line("PXD-PEND-007").contains(" info "), "{text}");
+    assert!(
+        line("PXD-PEND-002").contains("{resource}"),
+        "titles keep their placeholders: {text}"
+    );
+}
+
+#[test]
+fn a_snapshot_value_of_the_wrong_type_names_the_files_line_and_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = |name: &str| {
+        format!(
+            "  - apiVersion: v1\n    kind: Pod\n    metadata:\n      name: {name}\n      namespace: polyaxon\n    spec:\n      containers:\n        - name: main\n          image: acme/trainer:1\n          ports:\n            - containerPort: high\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("pods.yaml"),
+        format!("apiVersion: v1\nkind: List\nitems:\n{}", pod("a")),
+    )
+    .unwrap();
+    let output = pxdoctor(&["check", "--snapshot", &dir.path().to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("pods.yaml:14:30: document 1, item 1: Pod spec.containers[0].ports[0].containerPort: invalid type"),
+        "the file's own line and the field's path: {message}"
+    );
+
+    let json = serde_json::json!({"apiVersion": "v1", "kind": "PodList", "items": [
+        {"metadata": {"name": "a", "namespace": "polyaxon"},
+         "spec": {"containers": [{"name": 42, "image": "x"}]}}]});
+    std::fs::remove_file(dir.path().join("pods.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("pods.json"),
+        serde_json::to_string_pretty(&json).unwrap(),
+    )
+    .unwrap();
+    let output = pxdoctor(&["check", "--snapshot", &dir.path().to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    let written = std::fs::read_to_string(dir.path().join("pods.json")).unwrap();
+    let line = 1 + written
+        .lines()
+        .position(|l| l.contains("\"name\": 42"))
+        .unwrap();
+    assert!(
+        message.contains(&format!(
+            "pods.json:{line}:22: Pod spec.containers[0].name: invalid type: integer `42`"
+        )),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_man_page_says_the_exit_status_and_the_files() {
+    let output = pxdoctor(&["man"]);
+    assert_eq!(output.status.code(), Some(0));
+    let page = stdout(&output);
+    for section in [
+        ".SH \"EXIT STATUS\"",
+        ".SH FILES",
+        "nothing could be collected",
+    ] {
+        assert!(
+            page.to_lowercase().contains(&section.to_lowercase()),
+            "{section}\n{page}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("man/man1");
+    let output = pxdoctor(&["man", "--dir", &pages.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let check = std::fs::read_to_string(pages.join("pxdoctor-check.1")).unwrap();
+    assert!(check.contains(".SH \"EXIT STATUS\"") && check.contains(".SH FILES"));
 }
 
 #[test]

@@ -189,7 +189,7 @@ fn every_problem_of_a_config_is_reported_at_once() {
     let path = dir.path().join("team.yaml");
     std::fs::write(
         &path,
-        "severity:\n  PXD-PEND-02: info\ncategories:\n  pendng: false\nignore:\n  - rule: PXD-PEND-003\n  - namespace: polyaxon\n    reason: ''\n  - reason: no condition\n  - rule: PXD-PEND-002\n    message: '(unclosed'\n    reason: regex\n",
+        "severity:\n  PXD-PEND-02: info\ncategories:\n  pendng: false\nignore:\n  - rule: PXD-PEND-003\n  - namespace: polyaxon\n    reason: ''\n  - reason: no condition\n  - rule: PXD-PEND-002\n    message: '(unclosed'\n    reason: regex\nrulez: [x]\nsevrity:\n  PXD-PEND-002: info\n",
     )
     .unwrap();
     let output = pxdoctor(&[
@@ -203,12 +203,15 @@ fn every_problem_of_a_config_is_reported_at_once() {
     let message = stderr(&output);
     let file = path.display().to_string();
     for expected in [
-        format!("{file}:2:3: unknown rule `PXD-PEND-02` (did you mean PXD-PEND-002"),
+        format!("{file}:2:3: unknown rule `PXD-PEND-02` (did you mean PXD-PEND-002?)"),
         format!("{file}:4:3: categories: unknown category `pendng`"),
         format!("{file}:6:5: ignore: an entry needs a `reason`"),
         format!("{file}:8:13: ignore: the reason is empty"),
         format!("{file}:9:5: ignore: an entry needs at least one of rule"),
         format!("{file}:11:14: ignore: message: invalid regex `(unclosed`"),
+        // Unknown keys, all of them, beside the other problems.
+        format!("{file}:13:1: unknown field `rulez` (did you mean `rules`?)"),
+        format!("{file}:14:1: unknown field `sevrity` (did you mean `severity`?)"),
     ] {
         assert!(message.contains(&expected), "{expected}\n{message}");
     }

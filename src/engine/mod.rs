@@ -9,7 +9,7 @@ pub mod prefilter;
 pub mod rule;
 pub mod template;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use regex::RegexSet;
@@ -78,23 +78,19 @@ pub fn load_rules(dirs: &[PathBuf], include_builtin: bool) -> Result<Vec<Rule>> 
             rules.extend(rule::parse(path, text, problems));
         }
     };
-    if include_builtin {
-        for (path, text) in builtin::BUILTIN {
-            read(Path::new(path), text, &mut problems);
-        }
-    }
+    let mut from_dirs = Vec::new();
     for dir in dirs {
-        let mut files = Vec::new();
         if !dir.is_dir() {
             return Err(Error::Usage(format!(
                 "--rules {}: not a directory of rule files",
                 dir.display()
             )));
         }
+        let mut files = Vec::new();
         rule_files(dir, &mut files);
         for file in files {
             match std::fs::read_to_string(&file) {
-                Ok(text) => read(&file, &text, &mut problems),
+                Ok(text) => from_dirs.push((file, text)),
                 Err(error) => problems.push(Problem {
                     position: Position::file(&file),
                     message: format!("cannot read: {error}"),
@@ -102,10 +98,29 @@ pub fn load_rules(dirs: &[PathBuf], include_builtin: bool) -> Result<Vec<Rule>> 
             }
         }
     }
+    if include_builtin {
+        // A directory's file identical to a built-in one is that rule read
+        // from its own path (`rules test rules`, a copy of the built-ins
+        // to edit), not a second rule with the same id.
+        let copied: HashSet<&str> = from_dirs.iter().map(|(_, text)| text.as_str()).collect();
+        for (path, text) in builtin::BUILTIN {
+            if !copied.contains(text) {
+                read(Path::new(path), text, &mut problems);
+            }
+        }
+    }
+    for (file, text) in &from_dirs {
+        read(file, text, &mut problems);
+    }
+    let builtin_paths: HashSet<&Path> = builtin::BUILTIN
+        .iter()
+        .map(|(path, _)| Path::new(*path))
+        .filter(|_| include_builtin)
+        .collect();
     crate::facts::shared::words::install(crate::facts::shared::words::Vocabulary::build(
         &vocabularies,
     ));
-    rule::check_unique_ids(&rules, &mut problems);
+    rule::check_unique_ids(&rules, &builtin_paths, &mut problems);
     rules.sort_by(|a, b| a.id.cmp(&b.id));
     if problems.is_empty() {
         Ok(rules)

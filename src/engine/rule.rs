@@ -3,7 +3,7 @@
 //! Every problem in every file is collected before giving up, as cargo-deny
 //! does, so one run shows the author everything to fix.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use regex::Regex;
@@ -54,6 +54,48 @@ struct ExampleDoc {
     matches: Option<bool>,
     #[serde(default)]
     captures: BTreeMap<String, String>,
+}
+
+const FIELDS: &[&str] = &[
+    "id",
+    "title",
+    "category",
+    "severity",
+    "fact",
+    "fold",
+    "fallback",
+    "priority",
+    "symptom",
+    "match",
+    "explain",
+    "remediation",
+    "docs",
+    "examples",
+];
+const EXAMPLE_FIELDS: &[&str] = &["fact", "matches", "captures"];
+
+fn unknown_keys(path: &Path, text: &str) -> Vec<Problem> {
+    use crate::lint::yaml;
+    let Ok(documents) = yaml::parse(path, text) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for document in &documents {
+        problems.extend(yaml::unknown_keys(path, document, FIELDS, ""));
+        for example in document
+            .get("examples")
+            .map(|e| e.items())
+            .unwrap_or_default()
+        {
+            problems.extend(yaml::unknown_keys(
+                path,
+                example,
+                EXAMPLE_FIELDS,
+                " in an example",
+            ));
+        }
+    }
+    problems
 }
 
 /// A rule example: a fact that must (or must not) match.
@@ -124,6 +166,12 @@ pub fn parse(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Rul
     let doc: RuleDoc = match serde_saphyr::from_str(text) {
         Ok(doc) => doc,
         Err(error) => {
+            // serde stops at the first unknown key; the tree names them all.
+            let unknown = unknown_keys(path, text);
+            if !unknown.is_empty() {
+                problems.extend(unknown);
+                return None;
+            }
             let position = match error.location() {
                 Some(location) => Position::at(path, location.line(), location.column()),
                 None => Position::file(path),
@@ -378,20 +426,34 @@ pub fn parse(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Rul
 }
 
 /// Rejects a second rule with an id already taken, naming both files.
-pub fn check_unique_ids(rules: &[Rule], problems: &mut Vec<Problem>) {
-    let mut seen: HashMap<&str, &Path> = HashMap::new();
+/// A clash with a built-in rule is reported at the user's file, and the
+/// built-in is named as compiled into pxdoctor, not as a file of theirs.
+pub fn check_unique_ids(rules: &[Rule], builtin: &HashSet<&Path>, problems: &mut Vec<Problem>) {
+    let mut seen: HashMap<&str, &Rule> = HashMap::new();
     for rule in rules {
-        if let Some(first) = seen.insert(&rule.id, &rule.path) {
-            let line = id_line(&rule.source);
-            problems.push(Problem {
-                position: Position::at(&rule.path, line, 5),
-                message: format!(
-                    "duplicate rule id `{}`: already defined in {}",
-                    rule.id,
-                    first.display()
-                ),
-            });
-        }
+        let Some(first) = seen.insert(&rule.id, rule) else {
+            continue;
+        };
+        let (user, other) = if builtin.contains(rule.path.as_path()) {
+            (first, rule)
+        } else {
+            (rule, first)
+        };
+        let where_ = if builtin.contains(other.path.as_path()) {
+            format!(
+                "a built-in rule ({}, compiled into pxdoctor); give yours another id",
+                other.path.display()
+            )
+        } else {
+            other.path.display().to_string()
+        };
+        problems.push(Problem {
+            position: Position::at(&user.path, id_line(&user.source), 5),
+            message: format!(
+                "duplicate rule id `{}`: already defined by {where_}",
+                rule.id
+            ),
+        });
     }
 }
 

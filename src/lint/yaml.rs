@@ -277,6 +277,33 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
 }
 
+/// Every key of `node` (a mapping) that is not one of `known`, each a
+/// problem at its own position with a "did you mean": the files pxdoctor
+/// reads itself (`.pxdoctor.yaml`, rule files) report all their unknown
+/// keys at once, not the first that serde stops at.
+pub fn unknown_keys(path: &Path, node: &Node, known: &[&str], within: &str) -> Vec<Problem> {
+    node.entries()
+        .iter()
+        .filter(|(key, _)| !known.contains(&key.name.as_str()))
+        .map(|(key, _)| Problem {
+            position: Position::at(path, key.pos.line, key.pos.column),
+            message: format!(
+                "unknown field `{}`{within}{}; expected one of {}",
+                key.name,
+                match crate::lint::schema::suggest(&key.name, known) {
+                    Some(meant) => format!(" (did you mean `{meant}`?)"),
+                    None => String::new(),
+                },
+                known
+                    .iter()
+                    .map(|key| format!("`{key}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,7 +111,9 @@ pub fn read_json(
                 if let Some(kind) = kind {
                     let outcome = ingest(kind, api_version, item.get(), inventory);
                     if let Err(error) = outcome {
-                        problems.push(json_problem(path, content, offset, &error));
+                        let mut problem = json_problem(path, content, offset, &error);
+                        problem.message = explained(kind, api_version, item.get(), &error);
+                        problems.push(problem);
                     }
                 }
             }
@@ -121,7 +123,9 @@ pub fn read_json(
                 && let Err(error) =
                     ingest(kind, envelope.api_version.as_deref(), content, inventory)
             {
-                problems.push(json_problem(path, content, 0, &error));
+                let mut problem = json_problem(path, content, 0, &error);
+                problem.message = explained(kind, envelope.api_version.as_deref(), content, &error);
+                problems.push(problem);
             }
         }
     }
@@ -289,6 +293,81 @@ fn polyaxon_resource(kind: &str, api_version: Option<&str>) -> Option<&'static s
         ("polyaxon.com", "Service") => Some("services.polyaxon.com"),
         ("polyaxon.com", "Cluster") => Some("clusters.polyaxon.com"),
         ("polyaxon.com", "KfJob") => Some("kfjobs.polyaxon.com"),
+        _ => None,
+    }
+}
+
+/// The line and column of `field` (`spec.containers[0].name`) in a YAML
+/// file's document (and list item), read again only for an object that
+/// failed; as deep as the path can be followed.
+fn yaml_position(
+    path: &Path,
+    content: &str,
+    document: usize,
+    item: Option<usize>,
+    field: &str,
+) -> Option<Position> {
+    let documents = crate::lint::yaml::parse(path, content).ok()?;
+    let mut node = documents.get(document)?;
+    if let Some(item) = item {
+        node = node.get("items")?.items().get(item)?;
+    }
+    for part in field.split('.') {
+        let (key, indices) = part.split_once('[').unwrap_or((part, ""));
+        if !key.is_empty() {
+            match node.get(key) {
+                Some(next) => node = next,
+                None => break,
+            }
+        }
+        for index in indices
+            .split('[')
+            .filter_map(|i| i.trim_end_matches(']').parse().ok())
+        {
+            match node.items().get::<usize>(index) {
+                Some(next) => node = next,
+                None => break,
+            }
+        }
+    }
+    Some(Position::at(path, node.pos.line, node.pos.column))
+}
+
+/// serde's message for an object that failed to decode, led by the
+/// object's kind and the path of the field at fault.
+fn explained(
+    kind: &str,
+    api_version: Option<&str>,
+    json: &str,
+    error: &serde_json::Error,
+) -> String {
+    let message = strip_position(&error.to_string());
+    match field_path(kind, api_version, json) {
+        Some(field) => format!("{kind} {field}: {message}"),
+        None => message,
+    }
+}
+
+/// Where in an object of `kind` its decoding failed (`spec.containers[0].name`),
+/// worked out again only for an object that failed: the line and column
+/// say where, the path says what.
+fn field_path(kind: &str, api_version: Option<&str>, json: &str) -> Option<String> {
+    fn at<T: serde::de::DeserializeOwned>(json: &str) -> Option<String> {
+        let mut decoder = serde_json::Deserializer::from_str(json);
+        let error = serde_path_to_error::deserialize::<_, T>(&mut decoder).err()?;
+        let path = error.path().to_string();
+        (path != ".").then_some(path)
+    }
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+    match kind {
+        "Pod" => at::<Pod>(json),
+        "Node" => at::<Node>(json),
+        "Event" if api_version == Some("events.k8s.io/v1") => at::<NewEvent>(json),
+        "Event" => at::<CoreEvent>(json),
+        "Role" => at::<Role>(json),
+        "ClusterRole" => at::<ClusterRole>(json),
+        "RoleBinding" => at::<RoleBinding>(json),
+        "ClusterRoleBinding" => at::<ClusterRoleBinding>(json),
         _ => None,
     }
 }
@@ -651,7 +730,11 @@ impl StreamedList<'_> {
         if let Some(kind) = kind
             && let Err(error) = ingest(kind, api_version, text, self.inventory)
         {
+            let message = explained(kind, api_version, text, &error);
             self.problem(offset, &error);
+            if let Some(problem) = self.problems.last_mut() {
+                problem.message = message;
+            }
         }
         true
     }
@@ -723,10 +806,19 @@ pub fn read_yaml(
             Some(serde_json::Value::Array(items)) => Some(items),
             _ => None,
         };
-        let mut yaml_problem = |what: String, error: serde_json::Error| {
+        // The document was turned into JSON to decode it: serde's line and
+        // column are of that text, not the file's, so the field's path says
+        // where instead.
+        let mut yaml_problem = |what: String, item: Option<usize>, message: String| {
+            let field = message
+                .split_once(": ")
+                .and_then(|(lead, _)| lead.split_once(' '));
+            let position = field
+                .and_then(|(_, field)| yaml_position(path, content, number, item, field))
+                .unwrap_or_else(|| Position::file(path));
             problems.push(Problem {
-                position: Position::file(path),
-                message: format!("document {}{what}: {error}", number + 1),
+                position,
+                message: format!("document {}{what}: {message}", number + 1),
             });
         };
         match items {
@@ -751,7 +843,8 @@ pub fn read_yaml(
                     let version = own_version.as_deref().or(api_version.as_deref());
                     let json = item.to_string();
                     if let Err(error) = ingest(kind, version, &json, inventory) {
-                        yaml_problem(format!(", item {}", i + 1), error);
+                        let message = explained(kind, version, &json, &error);
+                        yaml_problem(format!(", item {}", i + 1), Some(i), message);
                     }
                 }
             }
@@ -761,7 +854,8 @@ pub fn read_yaml(
                 };
                 let json = document.to_string();
                 if let Err(error) = ingest(kind, api_version.as_deref(), &json, inventory) {
-                    yaml_problem(String::new(), error);
+                    let message = explained(kind, api_version.as_deref(), &json, &error);
+                    yaml_problem(String::new(), None, message);
                 }
             }
         }
