@@ -303,6 +303,14 @@ impl Reason<'_> {
     }
 }
 
+/// The taint kubeadm puts on control-plane nodes (`master` before 1.24).
+fn is_control_plane(key: &str) -> bool {
+    matches!(
+        key,
+        "node-role.kubernetes.io/control-plane" | "node-role.kubernetes.io/master"
+    )
+}
+
 pub fn fit<'n>(pod: &PodFact, table: &NodeTable<'n>) -> Fit {
     // The pod's requests as (resource, position in the table, amount), in
     // the order `misfit` checks them.
@@ -342,6 +350,11 @@ pub fn fit<'n>(pod: &PodFact, table: &NodeTable<'n>) -> Fit {
             // than taints and selectors, and those further than missing
             // capacity (then by how many resources, then how much).
             let distance = match reason {
+                // Never the smallest fix: runs do not belong on the nodes
+                // that run Kubernetes itself (PXD-PEND-022).
+                Reason::Taint(taint) if is_control_plane(&taint.key) => {
+                    continue;
+                }
                 Reason::Cordoned | Reason::Condition(_) => (3, 0, 0),
                 _ => (2, 0, 0),
             };

@@ -237,6 +237,8 @@ const EVIDENCE_NODES: usize = 5;
 
 pub const FIELDS: &[FieldSpec] = &[
     field("subject", Text, "the run (or pod) as people name it"),
+    field("namespace", Text, "the pod's namespace"),
+    field("pod", Text, "the pod's name"),
     field(
         "pending_seconds",
         Number,
@@ -634,6 +636,8 @@ impl FieldSource for SchedulingFact {
     fn field(&self, name: &str) -> Option<Value<'_>> {
         match name {
             "subject" => Some(text(self.subject.label())),
+            "namespace" => self.subject.namespace.as_deref().map(text),
+            "pod" => Some(text(&self.subject.name)),
             "pending_seconds" => self.pending_seconds.map(|s| num(s as f64)),
             "pending_for" => Some(text(crate::facts::shared::duration::pending_for(
                 self.pending_seconds,

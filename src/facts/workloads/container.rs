@@ -79,6 +79,11 @@ pub const FIELDS: &[FieldSpec] = &[
         Number,
         "exit code of the previous termination",
     ),
+    field(
+        "last_exit_meaning",
+        Text,
+        "what that exit code usually means: 126 not executable, 127 command not found, 128+N signal N, ...",
+    ),
     field("memory_limit", Text, "the container's memory limit"),
     field("image", Text, "the image"),
     field(
@@ -206,6 +211,10 @@ impl FieldSource for ContainerFact {
             "restarts" => Some(num(self.restarts)),
             "last_reason" => self.last_reason.as_deref().map(text),
             "last_exit_code" => self.last_exit_code.map(num),
+            "last_exit_meaning" => self
+                .last_exit_code
+                .and_then(|code| exit_meaning(i64::from(code)))
+                .map(text),
             "memory_limit" => self.memory_limit.as_deref().map(text),
             "image" => Some(text(&self.image)),
             "log_tail" => (!self.log_tail.is_empty()).then(|| {
@@ -252,5 +261,37 @@ impl Fact for ContainerFact {
             );
         }
         evidence
+    }
+}
+
+/// What an exit code conventionally says, by the shell's rules (Bash
+/// manual, "Exit Status": 126 found but not executable, 127 not found,
+/// 128+N fatal signal N) and Python's (2 for a command-line usage error,
+/// argparse); None where the code is the program's own.
+fn exit_meaning(code: i64) -> Option<String> {
+    let signal = |n: i64| match n {
+        1 => Some("SIGHUP"),
+        2 => Some("SIGINT"),
+        6 => Some("SIGABRT, an abort (a failed assertion, a C library's own check)"),
+        9 => Some(
+            "SIGKILL, killed from outside (the OOM killer, a failed liveness probe, a deletion)",
+        ),
+        11 => Some("SIGSEGV, a crash in native code"),
+        15 => Some("SIGTERM, asked to stop"),
+        _ => None,
+    };
+    match code {
+        1 => Some("an error the program reported itself (its log says which)".into()),
+        2 => Some(
+            "a usage error: the command's arguments were wrong (Python's argparse, shell builtins)"
+                .into(),
+        ),
+        126 => Some("the command was found but is not executable".into()),
+        127 => Some("the command was not found in the image".into()),
+        129..=192 => Some(match signal(code - 128) {
+            Some(name) => format!("it was ended by signal {} ({name})", code - 128),
+            None => format!("it was ended by signal {}", code - 128),
+        }),
+        _ => None,
     }
 }
