@@ -85,8 +85,8 @@ fn details(finding: &Finding) -> String {
         "<details><summary>{} <code>{}</code> · {}: {}</summary>\n\n",
         finding.severity,
         escape(&finding.rule),
-        escape(&subject(finding)),
-        escape(&finding.title)
+        escape_html(&subject(finding)),
+        html_code_spans(&finding.title)
     );
     // Rule authors write Markdown (`kubectl describe node`): keep it, but
     // never let the text open HTML.
@@ -170,6 +170,28 @@ fn escape_html(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// Text for inside HTML (a `<summary>`), where Markdown is not read: its
+/// `code` spans become `<code>` and nothing is backslash-escaped.
+fn html_code_spans(text: &str) -> String {
+    let pieces: Vec<&str> = text.split('`').collect();
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, piece) in pieces.iter().enumerate() {
+        let code = i % 2 == 1;
+        // An odd backtick out has nothing to close it: it stays one.
+        if code && i + 1 == pieces.len() {
+            out.push('`');
+            out.push_str(&escape_html(piece));
+        } else if code {
+            out.push_str("<code>");
+            out.push_str(&escape_html(piece));
+            out.push_str("</code>");
+        } else {
+            out.push_str(&escape_html(piece));
+        }
+    }
+    out
+}
+
 /// A table cell is one line.
 fn cell(text: &str) -> String {
     escape(text).replace('\n', "<br>")
@@ -183,5 +205,15 @@ mod tests {
             super::cell("a|b <script>\n*x*"),
             "a\\|b &lt;script&gt;<br>\\*x\\*"
         );
+    }
+
+    #[test]
+    fn a_summary_shows_code_as_html_not_backslashes() {
+        assert_eq!(
+            super::html_code_spans("op: param `lr` is not an input of <train>"),
+            "op: param <code>lr</code> is not an input of &lt;train&gt;"
+        );
+        assert_eq!(super::html_code_spans("a `b"), "a `b");
+        assert_eq!(super::html_code_spans("a_b*c"), "a_b*c");
     }
 }
