@@ -95,6 +95,8 @@ fn causes_of(rule: &str) -> &'static [&'static str] {
         "PXD-AUTH-002" | "PXD-AUTH-007" => &["webhook-denied"],
         "PXD-AUTH-001" | "PXD-AUTH-006" => &["kube-forbidden"],
         "PXD-AUTH-005" => &["kube-unauthorized"],
+        "PXD-AUTH-032" => &["polyaxon-api-unauthorized"],
+        "PXD-AUTH-033" => &["polyaxon-api-unreachable"],
         "PXD-ART-040" => &["store-credentials"],
         "PXD-ART-041" => &["store-permission"],
         "PXD-ART-042" => &["store-bucket"],
@@ -119,7 +121,7 @@ fn shown(finding: &Value) -> BTreeSet<String> {
         .iter()
         .flat_map(|rule| causes_of(rule).iter().map(|c| c.to_string()))
         .collect();
-    let named = ["PXD-ART-043", "PXD-ART-044", "PXD-RUN-015"];
+    let named = ["PXD-ART-043", "PXD-ART-044", "PXD-RUN-015", "PXD-RUN-016"];
     if named.contains(&finding["rule"].as_str().unwrap_or("")) {
         let title = finding["title"].as_str().unwrap_or("");
         if let Some(cause) = title.rsplit_once('(').map(|(_, c)| c.trim_end_matches(')')) {
@@ -140,6 +142,14 @@ fn pod_name(uuid: &str) -> String {
 fn now() -> &'static str {
     "2026-11-28T10:42:00Z"
 }
+
+/// Reasons the kubelet gives a container's state, which lead the messages
+/// that quote them.
+const CONTAINER_REASONS: &[&str] = &[
+    "CrashLoopBackOff",
+    "CreateContainerConfigError",
+    "OOMKilled",
+];
 
 /// One run: its pod, and what the line needs around it.
 fn place(family: &str, f: usize, i: usize, line: &Line, snapshot: &mut Snapshot) {
@@ -214,9 +224,18 @@ fn place(family: &str, f: usize, i: usize, line: &Line, snapshot: &mut Snapshot)
                 let claim = format!("data-{i}");
                 pod["spec"]["volumes"] =
                     json!([{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]);
+                // A provisioner that says a class is not found was asked
+                // for it by the claim (or by the default-class admission
+                // that filled it in): the claim names it.
+                let class = line
+                    .message
+                    .split_once("storageclass.storage.k8s.io \"")
+                    .and_then(|(_, rest)| rest.split_once('"'))
+                    .map(|(class, _)| class.to_string());
                 snapshot.claims.push(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
                     "metadata": {"name": claim, "namespace": "polyaxon"},
-                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}},
+                             "storageClassName": class},
                     "status": {"phase": if benign { "Bound" } else { "Pending" }}}));
                 snapshot
                     .events
@@ -250,6 +269,32 @@ fn place(family: &str, f: usize, i: usize, line: &Line, snapshot: &mut Snapshot)
             pod["status"] = json!({"phase": "Pending", "conditions": ready(false), "containerStatuses": [
                 {"name": "polyaxon-main", "ready": false, "restartCount": 0, "image": "acme/trainer:1",
                  "state": {"waiting": {"reason": reason.as_deref().unwrap_or("ErrImagePull"), "message": line.message}}}]});
+        }
+        // A container's state, as the kubelet writes it: the reason that
+        // leads the message (CrashLoopBackOff, CreateContainerConfigError,
+        // OOMKilled) is the container's, not the pod's.
+        ("status", "runtime")
+            if CONTAINER_REASONS
+                .iter()
+                .any(|r| line.message.starts_with(r)) =>
+        {
+            let reason = CONTAINER_REASONS
+                .iter()
+                .find(|r| line.message.starts_with(*r))
+                .copied()
+                .unwrap_or_default();
+            let message = line.message[reason.len()..].trim_start_matches([':', ' ']);
+            let state = if reason == "OOMKilled" {
+                json!({"terminated": {"reason": reason, "exitCode": 137, "message": message,
+                                      "startedAt": "2026-11-28T10:00:00Z", "finishedAt": "2026-11-28T10:30:00Z"}})
+            } else {
+                json!({"waiting": {"reason": reason, "message": message}})
+            };
+            pod["status"] = json!({"phase": "Running", "conditions": ready(false), "containerStatuses": [
+                {"name": "polyaxon-main", "ready": false, "restartCount": 5, "image": "acme/trainer:1",
+                 "state": state,
+                 "lastState": {"terminated": {"reason": "Error", "exitCode": 1,
+                     "startedAt": "2026-11-28T10:00:00Z", "finishedAt": "2026-11-28T10:30:00Z"}}}]});
         }
         ("status", _) => {
             let reason = reason.as_deref().unwrap_or("Failed");

@@ -68,6 +68,8 @@ pub enum About {
     Kube,
     /// Pulling a container image (a registry, a manifest, a pull).
     Image,
+    /// Polyaxon's own API, as its client, CLI and sidecar talk to it.
+    PolyaxonApi,
 }
 
 impl About {
@@ -76,13 +78,15 @@ impl About {
             About::Store => STORE.is_match(text),
             About::Kube => KUBE.is_match(text),
             About::Image => IMAGE.is_match(text),
+            About::PolyaxonApi => POLYAXON_API.is_match(text),
         }
     }
 
     /// What a text is about, for a status alone: an image pull first (a
-    /// registry may sit on amazonaws.com), then the store, then the API.
+    /// registry may sit on amazonaws.com), then Polyaxon's API (it may sit
+    /// behind an elb.amazonaws.com name), then the store, then Kubernetes'.
     fn of(text: &str) -> Option<About> {
-        [About::Image, About::Store, About::Kube]
+        [About::Image, About::PolyaxonApi, About::Store, About::Kube]
             .into_iter()
             .find(|about| about.holds(text))
     }
@@ -162,6 +166,8 @@ impl Vocabulary {
             .any(|family| classified.cause.starts_with(family));
         if network && About::Image.holds(text) {
             classified.cause = "image-unreachable".into();
+        } else if network && About::PolyaxonApi.holds(text) {
+            classified.cause = "polyaxon-api-unreachable".into();
         }
         Some(classified)
     }
@@ -216,6 +222,15 @@ impl Vocabulary {
             return Some(phrase);
         }
         let status = status_of(text)?;
+        // A 404 on a DELETE or HEAD is an object that is not there (a
+        // cleanup of a path never written, a client's existence check),
+        // not a missing bucket: GCS answers a DELETE so, S3 does not.
+        if status == 404 && DELETE_OR_HEAD.is_match(text) {
+            return Some(found(
+                "404",
+                &("none".to_string(), "http-status".to_string()),
+            ));
+        }
         let known = self.statuses.get(&(About::of(text)?, status))?;
         Some(found(&status.to_string(), known))
     }
@@ -246,6 +261,10 @@ static STATUS: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("status")
 });
+
+/// An HTTP method that may meet a 404 without anything being wrong.
+static DELETE_OR_HEAD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(?:DELETE|HEAD)\b").expect("delete or head"));
 
 /// A status said in words only: "Forbidden", "NOT_FOUND", "TooManyRequests".
 static STATUS_WORD: LazyLock<Regex> = LazyLock::new(|| {
@@ -282,6 +301,15 @@ static STORE: LazyLock<Regex> = LazyLock::new(|| {
 static IMAGE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)pull(?:ing)? (?:access|image|rate)|image pull|imagepull|failed to pull|pull image|pulling image|manifests?\b|registry|docker\.io|ghcr\.io|gcr\.io|\.dkr\.ecr\.|docker\.pkg\.dev|quay\.io|image (?:tag|reference)|image reference|/v2/|docker login|error response from daemon|repository tags|bearer token")
         .expect("image")
+});
+
+/// A text about Polyaxon's API: its client's and CLI's words, and its
+/// paths (`/api/v1/<owner>/<project>/runs/...`, `/api/v1/users/`), which
+/// Kubernetes' `/api/v1/namespaces/...` are not (polyaxon/polyaxon
+/// `cli/polyaxon/_client`, `_cli/errors.py`; docs/wording/polyaxon-api.md).
+static POLYAXON_API: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)polyaxon server|polyaxon login|polyaxon\.client|polyaxon_sdk|polyaxon(?:client)?(?:http)?exception|/api/v1/(?:users|version|versions|compatibility|orgs|installation|log_handler)\b|/api/v1/[\w<>.-]+/[\w<>.-]+/(?:runs|experiments|projects|searches|agents|queues|groups|jobs|builds)\b|fetch (?:installation|compatibility|log handler)|\buser info\b")
+        .expect("polyaxon api")
 });
 
 /// A text about the Kubernetes API: its clients and paths.
@@ -345,6 +373,23 @@ mod tests {
             assert_eq!(classified.cause, "store-permission", "{text}");
             assert_eq!(classified.term, "AccessDenied");
         }
+    }
+
+    #[test]
+    fn a_missing_object_on_delete_or_head_is_no_store_problem() {
+        let vocabulary = Vocabulary::build(&builtin_docs());
+        assert_eq!(
+            vocabulary
+                .classify("Error: Connection error: 404 DELETE https://storage.googleapis.com/storage/v1/b/plx/o/x%2Fuploads")
+                .map(|c| c.cause),
+            Some("none".to_string())
+        );
+        assert_eq!(
+            vocabulary
+                .classify("Error: 404 GET https://storage.googleapis.com/storage/v1/b/plx/o/x")
+                .map(|c| c.cause),
+            Some("store-bucket".to_string())
+        );
     }
 
     #[test]
