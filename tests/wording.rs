@@ -401,6 +401,7 @@ const HELD: &[&str] = &[
     "image",
     "kube-auth",
     "network",
+    "polyaxon",
     "quota",
     "s3",
     "scheduler",
