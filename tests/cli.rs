@@ -818,6 +818,23 @@ fn a_snapshot_nothing_can_be_read_from_is_exit_3_naming_what_was_skipped() {
         "{}",
         stderr(&junk)
     );
+    // JSON or YAML that is not a Kubernetes object is named too.
+    std::fs::write(dir.path().join("settings.json"), "{\"x\": 1}\n").unwrap();
+    std::fs::write(dir.path().join("values.yaml"), "replicas: 2\n").unwrap();
+    let plain = pxdoctor(&["check", "--snapshot", &path]);
+    assert_eq!(plain.status.code(), Some(3));
+    for skipped in [
+        "settings.json: JSON without a Kubernetes `kind`",
+        "values.yaml: document 1 has no Kubernetes `kind`",
+    ] {
+        assert!(
+            stderr(&plain).contains(skipped),
+            "{skipped}\n{}",
+            stderr(&plain)
+        );
+    }
+    std::fs::remove_file(dir.path().join("settings.json")).unwrap();
+    std::fs::remove_file(dir.path().join("values.yaml")).unwrap();
     // Any file name: what a file holds decides.
     std::fs::copy(
         testdata("gpu-shortage").join("pods.json"),

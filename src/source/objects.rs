@@ -118,6 +118,10 @@ pub fn read_json(
                 }
             }
         }
+        None if envelope.kind.is_none() => inventory.skipped_files.push(format!(
+            "{}: JSON without a Kubernetes `kind` or `items`",
+            path.display()
+        )),
         None => {
             if let Some(kind) = envelope.kind.as_deref()
                 && let Err(error) =
@@ -850,6 +854,11 @@ pub fn read_yaml(
             }
             None => {
                 let Some(kind) = kind.as_deref() else {
+                    inventory.skipped_files.push(format!(
+                        "{}: document {} has no Kubernetes `kind` or `items`",
+                        path.display(),
+                        number + 1
+                    ));
                     continue;
                 };
                 let json = document.to_string();
