@@ -6,6 +6,11 @@
 //! injected resolver for DNS failure. Codes moto cannot produce (SlowDown,
 //! RequestTimeTooSkewed, PermanentRedirect) come from a loopback stub that
 //! answers with AWS's documented status, headers and XML body.
+//!
+//! The tests that need moto are `#[ignore]`d, so that the README's `cargo
+//! test` passes with nothing but the Rust toolchain; `.ci/run` installs moto
+//! and runs them with `--include-ignored` (an in-process s3s tier for plain
+//! `cargo test` is issue 17's).
 
 mod support;
 
@@ -247,6 +252,7 @@ fn cluster_with_store(dir: &Path, moto: &Moto, secret_key: &str) {
 }
 
 #[test]
+#[ignore = "needs moto_server: .ci/run installs it and runs the ignored tier"]
 fn a_wrong_secret_key_is_a_signature_mismatch_naming_the_connection_and_secret() {
     let moto = moto();
     let cluster = tempfile::tempdir().unwrap();
@@ -319,6 +325,7 @@ fn a_wrong_secret_key_is_a_signature_mismatch_naming_the_connection_and_secret()
 }
 
 #[test]
+#[ignore = "needs moto_server: .ci/run installs it and runs the ignored tier"]
 fn an_unreadable_secret_is_a_collection_gap_and_no_guess_is_probed() {
     let moto = moto();
     let cluster = tempfile::tempdir().unwrap();
@@ -366,6 +373,7 @@ fn an_unreadable_secret_is_a_collection_gap_and_no_guess_is_probed() {
 }
 
 #[test]
+#[ignore = "needs moto_server: .ci/run installs it and runs the ignored tier"]
 fn the_right_keys_upload_and_clean_up_with_no_finding() {
     let moto = moto();
     let cluster = tempfile::tempdir().unwrap();
@@ -440,6 +448,7 @@ fn walk_find(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
 }
 
 #[test]
+#[ignore = "needs moto_server: .ci/run installs it and runs the ignored tier"]
 fn read_allowed_but_write_denied_means_runs_cannot_upload() {
     let moto = moto();
     let url = format!("s3://{}/runs", moto.bucket);
@@ -463,6 +472,7 @@ fn read_allowed_but_write_denied_means_runs_cannot_upload() {
 }
 
 #[test]
+#[ignore = "needs moto_server: .ci/run installs it and runs the ignored tier"]
 fn an_unknown_access_key_and_a_missing_bucket_are_told_apart() {
     let moto = moto();
     let unknown = artifacts(&probe_bucket(

@@ -27,7 +27,8 @@ fn scenarios() -> Vec<std::path::PathBuf> {
 fn every_matched_rule_fills_its_placeholders_and_punctuates_once() {
     let engine = Engine::new(pxdoctor::engine::load_rules(&[], true).expect("built-in rules"));
     let doubled =
-        Regex::new(r"[^.]\.\.(?:[^.]|$)|\?\.|,,|;;|\.,|\(\s*\)|: \.|\s[,.;](?:\s|$)|\)\s+\(").unwrap();
+        Regex::new(r"[^.]\.\.(?:[^.]|$)|\?\.|,,|;;|\.,|\(\s*\)|: \.|\s[,.;](?:\s|$)|\)\s+\(")
+            .unwrap();
     let mut problems = Vec::new();
     let mut rendered = 0;
     for dir in scenarios() {
@@ -94,7 +95,8 @@ fn every_matched_rule_fills_its_placeholders_and_punctuates_once() {
 fn every_rule_example_renders_without_doubled_punctuation() {
     let engine = Engine::new(pxdoctor::engine::load_rules(&[], true).expect("built-in rules"));
     let doubled =
-        Regex::new(r"[^.]\.\.(?:[^.]|$)|\?\.|,,|;;|\.,|\(\s*\)|: \.|\s[,.;](?:\s|$)|\)\s+\(").unwrap();
+        Regex::new(r"[^.]\.\.(?:[^.]|$)|\?\.|,,|;;|\.,|\(\s*\)|: \.|\s[,.;](?:\s|$)|\)\s+\(")
+            .unwrap();
     let mut problems = Vec::new();
     let mut rendered = 0;
     for (index, rule) in engine.rules.iter().enumerate() {
