@@ -4,6 +4,7 @@
 mod support;
 
 use std::io::Write;
+use std::path::Path;
 
 use support::{check_json, kubectl_pxdoctor, pxdoctor, stderr, stdout, subject, testdata};
 
@@ -910,4 +911,123 @@ fn small_contract_fixes_rules_explain_man_dir_and_collect_help() {
     // collect has no --snapshot flag, so its help does not offer one.
     let help = stdout(&pxdoctor(&["collect", "--help"]));
     assert!(!help.contains("--snapshot"), "{help}");
+}
+
+/// A copy of runtime-failures whose crash-looping run's log ends with
+/// `lines`.
+fn runtime_failures_with_log(lines: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(testdata("runtime-failures"))
+        .arg(dir.path().join("s"))
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let crash = std::fs::read_dir(dir.path().join("s/logs/polyaxon"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("polyaxon-main.log"))
+        .find(|p| p.exists())
+        .unwrap();
+    let mut text = std::fs::read_to_string(&crash).unwrap();
+    text.push_str(lines);
+    std::fs::write(&crash, text).unwrap();
+    let snapshot = dir.path().join("s").to_string_lossy().into_owned();
+    (dir, snapshot)
+}
+
+fn rules_of(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn a_teams_vocabulary_classifies_its_clients_words_and_a_broken_pattern_is_named() {
+    let (_dir, snapshot) = runtime_failures_with_log(
+        "2026-11-28 10:31:02 ERROR acme-store: upload refused, tenant quota 42 exhausted\n",
+    );
+    let (report, _) = check_json(Path::new(&snapshot), &[]);
+    assert!(
+        !rules_of(&report).contains(&"PXD-ART-047".to_string()),
+        "no built-in word says throttling here: {report}"
+    );
+    let vocabulary = "vocabulary: acme-store\n\
+        source: https://wiki.acme/store-errors\n\
+        kind: pattern\n\
+        entries:\n  \
+        - {term: 'tenant quota \\d+ exhausted', cause: store-throttling}\n";
+    let rules = rule_dir(&[("acme.yaml", vocabulary)]);
+    let rules_path = rules.path().to_string_lossy().into_owned();
+    let (report, _) = check_json(Path::new(&snapshot), &["--rules", &rules_path]);
+    let throttled: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "PXD-ART-047")
+        .collect();
+    assert_eq!(throttled.len(), 1, "{report}");
+    assert!(
+        throttled[0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("(tenant quota 42 exhausted)"),
+        "the term as the log wrote it: {}",
+        throttled[0]["title"]
+    );
+
+    let broken = rule_dir(&[(
+        "acme.yaml",
+        &vocabulary.replace("'tenant quota", "'tenant (quota"),
+    )]);
+    let output = pxdoctor(&[
+        "check",
+        "--snapshot",
+        &snapshot,
+        "--rules",
+        &broken.path().to_string_lossy(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("acme.yaml:5:") && err.contains("is not a regular expression"),
+        "{err}"
+    );
+}
+
+#[test]
+fn errors_a_client_retried_and_recovered_from_are_history() {
+    // rclone's own words (rclone/rclone#8576): two failed attempts, then
+    // "Attempt 3/3 succeeded" printed at ERROR level.
+    let attempts = "2025/05/29 19:12:26 ERROR : model.pt: Post request put error: An error occurred (SlowDown) when calling the UploadPart operation: Please reduce your request rate.\n\
+        2025/05/29 19:12:26 ERROR : Attempt 1/3 failed with 1 errors and: SlowDown: Please reduce your request rate.\n";
+    let (_dir, failing) = runtime_failures_with_log(attempts);
+    let (report, _) = check_json(Path::new(&failing), &[]);
+    assert!(
+        rules_of(&report).contains(&"PXD-ART-047".to_string()),
+        "attempts that did not succeed are a finding: {report}"
+    );
+    let (_dir, recovered) = runtime_failures_with_log(&format!(
+        "{attempts}2025/05/29 19:56:29 ERROR : Attempt 2/3 succeeded\n"
+    ));
+    let (report, _) = check_json(Path::new(&recovered), &[]);
+    let rules = rules_of(&report);
+    assert!(
+        !rules.iter().any(|r| r.starts_with("PXD-ART")),
+        "a retry that succeeded leaves no store finding: {rules:?}"
+    );
+    // An error after the recovery is news again.
+    let (_dir, again) = runtime_failures_with_log(&format!(
+        "{attempts}2025/05/29 19:56:29 ERROR : Attempt 2/3 succeeded\n\
+         2025/05/29 20:01:00 ERROR : model2.pt: An error occurred (AccessDenied) when calling the PutObject operation: Access Denied\n"
+    ));
+    let (report, _) = check_json(Path::new(&again), &[]);
+    assert!(
+        rules_of(&report).contains(&"PXD-ART-041".to_string()),
+        "{report}"
+    );
 }

@@ -46,8 +46,11 @@ fn parse_vocabulary(
     text: &str,
     problems: &mut Vec<Problem>,
 ) -> Option<crate::facts::shared::words::VocabularyDoc> {
-    match serde_saphyr::from_str(text) {
-        Ok(doc) => Some(doc),
+    match serde_saphyr::from_str::<crate::facts::shared::words::VocabularyDoc>(text) {
+        Ok(doc) => {
+            check_patterns(path, text, &doc, problems);
+            Some(doc)
+        }
         Err(error) => {
             let position = match error.location() {
                 Some(at) => Position::at(path, at.line(), at.column()),
@@ -61,6 +64,37 @@ fn parse_vocabulary(
                 ),
             });
             None
+        }
+    }
+}
+
+/// A vocabulary's patterns must compile: each one that does not is named at
+/// the line that holds it.
+fn check_patterns(
+    path: &Path,
+    text: &str,
+    doc: &crate::facts::shared::words::VocabularyDoc,
+    problems: &mut Vec<Problem>,
+) {
+    if doc.kind != crate::facts::shared::words::TermKind::Pattern {
+        return;
+    }
+    for entry in &doc.entries {
+        if let Err(error) = regex::Regex::new(&entry.term) {
+            let line = text
+                .lines()
+                .position(|line| line.contains("term:") && line.contains(entry.term.as_str()));
+            problems.push(Problem {
+                position: match line {
+                    Some(line) => Position::at(path, line as u64 + 1, 1),
+                    None => Position::file(path),
+                },
+                message: format!(
+                    "pattern `{}` is not a regular expression: {}",
+                    entry.term,
+                    error.to_string().lines().last().unwrap_or("")
+                ),
+            });
         }
     }
 }

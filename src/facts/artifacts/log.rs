@@ -37,7 +37,20 @@ impl LogTail {
             run: None,
         }
     }
+
+    /// How many of its first records a later one recovers from: a client
+    /// that says it retried and succeeded ("Attempt 3/3 succeeded", the
+    /// vocabularies' cause `recovered`) makes the errors before it history.
+    pub fn recovered_records(&self) -> usize {
+        self.lines
+            .iter()
+            .rposition(|line| classify(line).is_some_and(|c| c.cause == RECOVERED))
+            .map_or(0, |last| last + 1)
+    }
 }
+
+/// The vocabularies' cause for a client's word that it recovered.
+const RECOVERED: &str = "recovered";
 
 /// Joins continuation lines to the record they continue.
 fn records(lines: Vec<String>) -> Vec<String> {
@@ -112,12 +125,19 @@ pub const FIELDS: &[FieldSpec] = &[
         Text,
         "the log level the line states: DEBUG, INFO, WARNING, ERROR, ... (absent when it states none)",
     ),
+    field(
+        "recovered",
+        Bool,
+        "a later line of the same log says the client retried and succeeded (its cause is then none)",
+    ),
 ];
 
 /// One line of one tail, as rules see it.
 pub struct LogLine<'a> {
     pub tail: &'a LogTail,
     pub line: &'a str,
+    /// A later line says the client recovered (LogTail::recovered_records).
+    pub recovered: bool,
 }
 
 impl FieldSource for LogLine<'_> {
@@ -129,9 +149,12 @@ impl FieldSource for LogLine<'_> {
             "line" => Some(text(self.line)),
             "polyaxon_container" => Some(Value::Bool(is_polyaxon_container(&self.tail.container))),
             "subject" => Some(text(self.subject().label())),
+            // What a client recovered from is no cause.
+            "cause" if self.recovered => Some(text("none")),
             "cause" => classify(self.line).map(|c| text(c.cause)),
             "cause_term" => classify(self.line).map(|c| text(c.term)),
             "level" => level(self.line).map(text),
+            "recovered" => Some(Value::Bool(self.recovered)),
             _ => None,
         }
     }

@@ -68,8 +68,13 @@ impl Facts {
             FactKind::PolyaxonApi => self.polyaxon_api.iter().for_each(|f| visit(f)),
             FactKind::LogLine => {
                 for tail in &self.logs {
-                    for line in &tail.lines {
-                        visit(&log::LogLine { tail, line });
+                    let recovered = tail.recovered_records();
+                    for (index, line) in tail.lines.iter().enumerate() {
+                        visit(&log::LogLine {
+                            tail,
+                            line,
+                            recovered: index < recovered,
+                        });
                     }
                 }
             }

@@ -28,6 +28,9 @@ pub enum TermKind {
     Phrase,
     /// An HTTP status number (`403`), read where a text gives a status.
     Status,
+    /// A regular expression anywhere, as written (`(?i)` for any case):
+    /// for words with a number in them, "Attempt 3/3 succeeded".
+    Pattern,
 }
 
 /// One vocabulary file as written.
@@ -107,7 +110,10 @@ pub struct Classified {
 pub struct Vocabulary {
     /// token → (cause, vocabulary, what the text must be about)
     codes: HashMap<String, (String, String, Option<About>)>,
+    /// (phrase lowercased, or a pattern as written; cause; vocabulary)
     phrases: Vec<(String, String, String)>,
+    /// For each phrase, its compiled pattern when it is one.
+    patterns: Vec<Option<Regex>>,
     /// What the text must be about for each phrase to count.
     phrase_about: Vec<Option<About>>,
     phrase_set: Option<RegexSet>,
@@ -130,12 +136,26 @@ impl Vocabulary {
                             .entry(entry.term.clone())
                             .or_insert((value.0, value.1, doc.about));
                     }
-                    TermKind::Phrase => {
+                    TermKind::Phrase | TermKind::Pattern => {
+                        let pattern = match doc.kind {
+                            // A pattern that does not compile was refused
+                            // when its file was read (check_patterns).
+                            TermKind::Pattern => match Regex::new(&entry.term) {
+                                Ok(pattern) => Some(pattern),
+                                Err(_) => continue,
+                            },
+                            _ => None,
+                        };
+                        let term = match pattern {
+                            Some(_) => entry.term.clone(),
+                            None => entry.term.to_lowercase(),
+                        };
                         vocabulary.phrases.push((
-                            entry.term.to_lowercase(),
+                            term,
                             entry.cause.clone(),
                             doc.vocabulary.clone(),
                         ));
+                        vocabulary.patterns.push(pattern);
                         vocabulary.details.push(doc.beats_codes);
                         vocabulary.phrase_about.push(doc.about);
                     }
@@ -150,7 +170,11 @@ impl Vocabulary {
         let patterns: Vec<String> = vocabulary
             .phrases
             .iter()
-            .map(|(phrase, _, _)| format!("(?i){}", regex::escape(phrase)))
+            .zip(&vocabulary.patterns)
+            .map(|((phrase, _, _), pattern)| match pattern {
+                Some(pattern) => pattern.as_str().to_string(),
+                None => format!("(?i){}", regex::escape(phrase)),
+            })
             .collect();
         vocabulary.phrase_set = RegexSet::new(&patterns).ok();
         vocabulary
@@ -182,26 +206,38 @@ impl Vocabulary {
         let matched: Vec<usize> = self
             .phrase_set
             .as_ref()
-            .map(|set| set.matches(&lower).iter().collect::<Vec<usize>>())
+            .map(|set| set.matches(text).iter().collect::<Vec<usize>>())
             .unwrap_or_default()
             .into_iter()
             .filter(|&i| self.phrase_about[i].is_none_or(|about| about.holds(text)))
             .collect();
+        // Where each matched phrase stands in the text, as it is written.
+        let found_at = |i: usize| -> (usize, String) {
+            match &self.patterns[i] {
+                Some(pattern) => pattern
+                    .find(text)
+                    .map(|m| (m.start(), m.as_str().to_string()))
+                    .unwrap_or_default(),
+                None => {
+                    let phrase = &self.phrases[i].0;
+                    let at = lower.find(phrase.as_str()).unwrap_or(usize::MAX);
+                    (at, as_written(text, &lower, phrase))
+                }
+            }
+        };
         // The most specific phrase (the longest) wins; then the first.
         let phrase = |details: bool| {
             matched
                 .iter()
                 .copied()
                 .filter(|&i| self.details[i] == details)
-                .min_by_key(|&i| {
-                    let phrase = &self.phrases[i].0;
-                    (std::cmp::Reverse(phrase.len()), lower.find(phrase.as_str()))
-                })
-                .map(|i| {
-                    let (phrase, cause, vocabulary) = &self.phrases[i];
+                .map(|i| (i, found_at(i)))
+                .min_by_key(|(_, (at, term))| (std::cmp::Reverse(term.len()), *at))
+                .map(|(i, (_, term))| {
+                    let (_, cause, vocabulary) = &self.phrases[i];
                     Classified {
                         cause: cause.clone(),
-                        term: as_written(text, &lower, phrase),
+                        term,
                         vocabulary: vocabulary.clone(),
                     }
                 })
@@ -400,5 +436,38 @@ mod tests {
             Some("store-permission")
         );
         assert_eq!(classify("epoch 403: loss 0.12"), None);
+    }
+
+    #[test]
+    fn a_retry_that_succeeded_is_recovered_and_a_retry_notice_keeps_its_cause() {
+        // urllib3's notice is followed by success or by "Max retries
+        // exceeded": alone, it is not evidence of either.
+        let notice = "WARNING requests.packages.urllib3.connectionpool Retrying (9 attempts remain) after connection broken by 'ReadTimeoutError(\"HTTPSConnectionPool(host='bucketname.s3.amazonaws.com', port=443): Read timed out. (read timeout=20)\",)': /path";
+        assert!(classify(notice).is_some_and(|c| c.cause != "none" && c.cause != "recovered"));
+        let succeeded = classify("2025/05/29 19:56:29 ERROR : Attempt 3/3 succeeded").unwrap();
+        assert_eq!(succeeded.cause, "recovered");
+        assert_eq!(succeeded.term, "Attempt 3/3 succeeded");
+        assert_eq!(
+            classify("ERROR : Attempt 3/3 failed with 2 errors and: AccessDenied: Access Denied")
+                .map(|c| c.cause)
+                .as_deref(),
+            Some("store-permission")
+        );
+    }
+
+    #[test]
+    fn a_pattern_is_matched_as_written_and_gives_its_text_as_the_term() {
+        let doc: VocabularyDoc = serde_saphyr::from_str(
+            "vocabulary: t\nsource: https://x\nkind: pattern\nentries:\n  - {term: 'quota \\d+ exhausted', cause: store-throttling}\n",
+        )
+        .unwrap();
+        let vocabulary = Vocabulary::build(&[doc]);
+        let found = vocabulary.classify("tenant quota 42 exhausted").unwrap();
+        assert_eq!(
+            (found.cause.as_str(), found.term.as_str()),
+            ("store-throttling", "quota 42 exhausted")
+        );
+        // As written: no `(?i)`, so case counts.
+        assert!(vocabulary.classify("QUOTA 42 EXHAUSTED").is_none());
     }
 }
