@@ -470,4 +470,26 @@ mod tests {
         // As written: no `(?i)`, so case counts.
         assert!(vocabulary.classify("QUOTA 42 EXHAUSTED").is_none());
     }
+
+    #[test]
+    fn every_code_of_s3s_error_reference_is_known() {
+        // The "List of error codes" of
+        // https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+        // (2026-12-03), also s3-server's S3ErrorCode.
+        let reference = "AccessControlListNotSupported AccessDenied AccessPointAlreadyOwnedByYou AccountProblem AllAccessDisabled AmbiguousGrantByEmailAddress AuthorizationHeaderMalformed AuthorizationQueryParametersError BadDigest BucketAlreadyExists BucketAlreadyOwnedByYou BucketHasAccessPointsAttached BucketNotEmpty ClientTokenConflict ConditionalRequestConflict ConnectionClosedByRequester CredentialsNotSupported CrossLocationLoggingProhibited DeviceNotActiveError EndpointNotFound EntityTooSmall EntityTooLarge ExpiredToken IllegalLocationConstraintException IllegalVersioningConfigurationException IncompleteBody IncorrectEndpoint IncorrectNumberOfFilesInPostRequest InlineDataTooLarge InternalError InvalidAccessKeyId InvalidAccessPoint InvalidAccessPointAliasError InvalidAddressingHeader InvalidArgument InvalidBucketAclWithObjectOwnership InvalidBucketName InvalidBucketOwnerAWSAccountID InvalidBucketState InvalidDigest InvalidEncryptionAlgorithmError InvalidLocationConstraint InvalidObjectState InvalidPart InvalidPartOrder InvalidPayer InvalidPolicyDocument InvalidRange InvalidRequest InvalidSecurity InvalidSOAPRequest InvalidStorageClass InvalidTargetBucketForLogging InvalidToken InvalidURI KeyTooLongError KMS.DisabledException KMS.InvalidKeyUsageException KMS.KMSInvalidStateException KMS.NotFoundException MalformedACLError MalformedPOSTRequest MalformedXML MaxMessageLengthExceeded MaxPostPreDataLengthExceededError MetadataTooLarge MethodNotAllowed MissingAttachment MissingContentLength MissingRequestBodyError MissingSecurityElement MissingSecurityHeader NoLoggingStatusForKey NoSuchAccessPoint NoSuchAsyncRequest NoSuchBucket NoSuchBucketPolicy NoSuchCORSConfiguration NoSuchKey NoSuchLifecycleConfiguration NoSuchMultiRegionAccessPoint NoSuchObjectLockConfiguration NoSuchTagSet NoSuchUpload NoSuchVersion NoSuchWebsiteConfiguration NotDeviceOwnerError NotImplemented NotModified NotSignedUp OperationAborted OwnershipControlsNotFoundError PermanentRedirect PreconditionFailed Redirect RequestHeaderSectionTooLarge RequestIsNotMultiPartContent RequestTimeout RequestTimeTooSkewed RequestTorrentOfBucketError RestoreAlreadyInProgress ServerSideEncryptionConfigurationNotFoundError ServiceUnavailable SignatureDoesNotMatch SlowDown TemporaryRedirect TokenRefreshRequired TooManyAccessPoints TooManyBuckets TooManyMultiRegionAccessPoints UnexpectedContent UnresolvableGrantByEmailAddress UserKeyMustBeSpecified";
+        let unknown: Vec<&str> = reference
+            .split_whitespace()
+            .filter(|code| {
+                classify(&format!(
+                    "An error occurred ({code}) when calling the PutObject operation"
+                ))
+                .is_none_or(|c| c.term != *code)
+            })
+            .collect();
+        assert_eq!(reference.split_whitespace().count(), 113);
+        assert!(
+            unknown.is_empty(),
+            "not in s3-error-codes.yaml: {unknown:?}"
+        );
+    }
 }
