@@ -296,7 +296,7 @@ fn a_server_that_never_answers_ends_within_the_timeout_with_exit_3() {
 
 #[test]
 fn rejected_credentials_exit_3_and_say_what_to_do() {
-    let (_server, dir, kubeconfig) = serve("gpu-shortage", Options::default());
+    let (server, dir, kubeconfig) = serve("gpu-shortage", Options::default());
     let text = std::fs::read_to_string(&kubeconfig)
         .unwrap()
         .replace("pxdoctor-test-token", "expired-token");
@@ -304,6 +304,15 @@ fn rejected_credentials_exit_3_and_say_what_to_do() {
     std::fs::write(&wrong, text).unwrap();
     let output = pxdoctor(&["check"], Some(&wrong));
     assert_eq!(output.status.code(), Some(3));
+    // A 401 is an answer: the first contact, nothing after it.
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .map(|r| (r.path.as_str(), r.status))
+            .collect::<Vec<_>>(),
+        [("/version", 401)]
+    );
     let message = stderr(&output);
     assert!(
         message.contains("401") && message.contains("refresh them"),
@@ -707,4 +716,99 @@ fn a_bundle_judges_rbac_like_the_cluster_and_keeps_only_the_agents_keys() {
         3,
         "the agent, the runs' account and the operator lack permissions in ml-team"
     );
+}
+
+/// Requests pxdoctor says it sent (`-v` logs each with its outcome) that
+/// got no answer or timed out.
+fn unanswered(output: &Output) -> Vec<String> {
+    stderr(output)
+        .lines()
+        .filter(|line| {
+            line.ends_with("ms") && (line.contains(" no answer ") || line.contains(" timeout "))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_refused_connection_is_an_answer_one_request_then_exit_3() {
+    // A closed loopback port: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: down\n  cluster:\n    server: http://127.0.0.1:{port}\nusers:\n- name: u\n  user: {{}}\ncontexts:\n- name: down\n  context:\n    cluster: down\n    user: u\ncurrent-context: down\n"
+        ),
+    )
+    .unwrap();
+    let output = pxdoctor(&["check", "-v"], Some(&kubeconfig));
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("was refused - did you specify the right host or port?")
+            && message.contains(&format!("127.0.0.1:{port}")),
+        "{message}"
+    );
+    // No retry: refused is refused on every try.
+    assert_eq!(unanswered(&output).len(), 1, "{message}");
+}
+
+#[test]
+fn a_silent_server_gets_three_request_timeouts_then_exit_3_naming_the_flag() {
+    let faults = Faults {
+        silent: true,
+        ..Faults::default()
+    };
+    let (server, _dir, kubeconfig) = serve_faulty("gpu-shortage", faults);
+    // --timeout stays at its 2 minutes: the request timeout decides.
+    let output = pxdoctor(
+        &["check", "-v", "--request-timeout", "1s"],
+        Some(&kubeconfig),
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("did not answer within --request-timeout 1s"),
+        "{message}"
+    );
+    let tries = unanswered(&output);
+    assert_eq!(tries.len(), 3, "{message}");
+    assert!(
+        tries.iter().all(|t| t.contains("GET /version timeout")),
+        "{tries:?}"
+    );
+    assert!(
+        server.requests().iter().all(|r| r.path == "/version"),
+        "nothing but the first contact was asked"
+    );
+}
+
+#[test]
+fn an_untrusted_server_certificate_is_an_answer_one_request_then_exit_3() {
+    let (_server, dir, kubeconfig) = serve(
+        "gpu-shortage",
+        Options {
+            tls: true,
+            ..Options::default()
+        },
+    );
+    // Another CA than the one that signed the server's certificate.
+    let other = rcgen::generate_simple_self_signed(vec!["other-ca".to_string()]).unwrap();
+    std::fs::write(dir.path().join("sim-ca.pem"), other.cert.pem()).unwrap();
+    let output = pxdoctor(&["check", "-v"], Some(&kubeconfig));
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("TLS certificate was not accepted")
+            && message.contains("certificate-authority-data"),
+        "{message}"
+    );
+    assert_eq!(unanswered(&output).len(), 1, "{message}");
+    assert!(!message.contains("pxdoctor-test-token"), "{message}");
 }

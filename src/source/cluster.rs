@@ -76,6 +76,10 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
         options.verbose,
         progress.clone(),
     ));
+    fetcher.say(format!("contacting {server}"));
+    if let Err(error) = fetcher.first_contact().await {
+        return Err(unreachable(&server, &error, options.request_timeout));
+    }
     fetcher.say("finding Polyaxon's namespaces".into());
     let (namespaces, early) =
         namespaces(options, &fetcher, client.default_namespace(), keep_raw).await;
@@ -138,7 +142,7 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
     if succeeded == 0
         && let Some((_, _, error)) = failures.first()
     {
-        return Err(unreachable(&server, error));
+        return Err(unreachable(&server, error, options.request_timeout));
     }
     for (resource, namespace, error) in failures {
         inventory.gaps.push(gap(resource, namespace, &error));
@@ -256,27 +260,55 @@ fn kubeconfig_words(options: &ClusterOptions) -> String {
     words
 }
 
-/// Exit 3, with what to do about it.
-fn unreachable(url: &str, error: &FetchError) -> Error {
+/// Exit 3, with what to do about it: the cause in kubectl's words where
+/// kubectl has some, and the next step.
+fn unreachable(url: &str, error: &FetchError, request_timeout: Duration) -> Error {
+    let cause = match error {
+        FetchError::Unreachable(message) => crate::facts::shared::words::classify(message),
+        _ => None,
+    };
+    let cause = cause.as_ref().map(|c| c.cause.as_str()).unwrap_or("");
     let hint = match error {
         FetchError::Unauthorized(_) => {
             "the API server rejected the credentials: refresh them (an expired token, a revoked \
              certificate; for EKS `aws eks update-kubeconfig`, for GKE `gcloud container clusters \
              get-credentials`, for AKS `az aks get-credentials`)"
+                .to_string()
         }
-        FetchError::Timeout => {
-            "the API server did not answer in time: check the server address, VPN or proxy, or raise --timeout"
-        }
+        FetchError::Timeout => format!(
+            "the API server did not answer within --request-timeout {}: check the server address, \
+             the VPN or proxy, or raise --request-timeout",
+            humantime(request_timeout)
+        ),
         FetchError::Unreachable(message) if message.contains("exec") => {
-            "the kubeconfig's exec credential plugin failed: run it by hand to see why"
+            "the kubeconfig's exec credential plugin failed: run it by hand to see why".to_string()
         }
-        FetchError::Unreachable(message) if message.to_lowercase().contains("certificate") => {
-            "the server's TLS certificate is not trusted: the kubeconfig's certificate-authority does not match the server"
+        FetchError::Unreachable(_) if cause == "connection-refused" => {
+            "the connection to the server was refused - did you specify the right host or port? \
+             Check the server address in the kubeconfig, that the cluster is up, and the VPN or \
+             tunnel it needs"
+                .to_string()
+        }
+        FetchError::Unreachable(_) if cause == "dns" => {
+            "the server's name does not resolve: check the server address in the kubeconfig, the \
+             VPN (a private cluster's name resolves only inside it) and the DNS"
+                .to_string()
+        }
+        FetchError::Unreachable(_) if cause == "network-unreachable" => {
+            "there is no route to the server: check the VPN and the network".to_string()
+        }
+        FetchError::Unreachable(_) if cause.starts_with("tls-") => {
+            "the server's TLS certificate was not accepted: the kubeconfig's \
+             certificate-authority-data must be the CA that signed the server's certificate \
+             (`kubectl config view --raw --minify` shows it), and the certificate must name the \
+             server's address and be in date"
+                .to_string()
         }
         FetchError::Forbidden(_) => {
             "the caller may not read anything pxdoctor needs: see `kubectl auth can-i --list`"
+                .to_string()
         }
-        _ => "check the server address in the kubeconfig, and that the cluster is up",
+        _ => "check the server address in the kubeconfig, and that the cluster is up".to_string(),
     };
     let at = if url.is_empty() {
         String::new()
@@ -287,6 +319,16 @@ fn unreachable(url: &str, error: &FetchError) -> Error {
         "nothing could be collected from the cluster{at}: {}; {hint}",
         error.describe()
     ))
+}
+
+/// A duration as the flags take it: 2s, 1m30s.
+fn humantime(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match (seconds / 60, seconds % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
+    }
 }
 
 fn spinner(verbose: bool) -> Option<ProgressBar> {

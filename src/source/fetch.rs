@@ -73,6 +73,25 @@ pub enum Listing<'a> {
 
 const ATTEMPTS: u32 = 6;
 
+/// Tries of the first request when the server does not answer in time: a
+/// silent server ends the run after about three request timeouts, as
+/// kubectl's discovery does.
+const FIRST_CONTACT_ATTEMPTS: u32 = 3;
+
+/// Whether a request that got no answer got, in fact, an answer: a refused
+/// connection, a name that does not resolve, a certificate that is not
+/// trusted or an unreachable network say the same on every try (the
+/// vocabularies classify kube's and hyper's words for them). Resets, cut
+/// bodies and timeouts may pass.
+pub fn is_final(message: &str) -> bool {
+    crate::facts::shared::words::classify(message).is_some_and(|c| {
+        c.cause == "connection-refused"
+            || c.cause == "dns"
+            || c.cause == "network-unreachable"
+            || c.cause.starts_with("tls-")
+    })
+}
+
 pub struct Fetcher {
     client: kube::Client,
     deadline: Instant,
@@ -165,14 +184,15 @@ impl Fetcher {
     /// is fetched again.
     async fn get_page(&self, path: &str) -> Result<String, FetchError> {
         let mut last = FetchError::Timeout;
-        for attempt in 0..ATTEMPTS {
+        let attempts = ATTEMPTS;
+        for attempt in 0..attempts {
             match self.get(path).await {
                 Ok(body) if serde_json::from_str::<serde::de::IgnoredAny>(&body).is_ok() => {
                     return Ok(body);
                 }
                 Ok(_) => {
                     last = FetchError::Unreachable(format!("GET {path}: the answer was cut off"));
-                    self.backoff(attempt).await?;
+                    self.backoff(attempt, attempts).await?;
                 }
                 Err(error) => return Err(error),
             }
@@ -181,11 +201,20 @@ impl Fetcher {
     }
 
     pub async fn get(&self, path: &str) -> Result<String, FetchError> {
-        self.send("GET", path, None).await
+        self.send("GET", path, None, ATTEMPTS).await
     }
 
     pub async fn post(&self, path: &str, body: String) -> Result<String, FetchError> {
-        self.send("POST", path, Some(body)).await
+        self.send("POST", path, Some(body), ATTEMPTS).await
+    }
+
+    /// One request before collection tells a reachable server from one
+    /// that is not: refused, unresolvable, untrusted or 401 at once, a
+    /// silent server after three request timeouts.
+    pub async fn first_contact(&self) -> Result<(), FetchError> {
+        self.send("GET", "/version", None, FIRST_CONTACT_ATTEMPTS)
+            .await
+            .map(|_| ())
     }
 
     async fn send(
@@ -193,9 +222,10 @@ impl Fetcher {
         method: &str,
         path: &str,
         body: Option<String>,
+        attempts: u32,
     ) -> Result<String, FetchError> {
         let mut last = FetchError::Timeout;
-        for attempt in 0..ATTEMPTS {
+        for attempt in 0..attempts {
             let left = self.deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(FetchError::Timeout);
@@ -216,13 +246,16 @@ impl Fetcher {
                 Err(_) => {
                     self.log(method, path, "timeout", elapsed);
                     last = FetchError::Timeout;
-                    self.backoff(attempt).await?;
+                    self.backoff(attempt, attempts).await?;
                     continue;
                 }
                 Ok(Err(message)) => {
                     self.log(method, path, "no answer", elapsed);
+                    if is_final(&message) {
+                        return Err(FetchError::Unreachable(message));
+                    }
                     last = FetchError::Unreachable(message);
-                    self.backoff(attempt).await?;
+                    self.backoff(attempt, attempts).await?;
                     continue;
                 }
                 Ok(Ok(answer)) => answer,
@@ -249,7 +282,7 @@ impl Fetcher {
                 }
                 500..=599 => {
                     last = FetchError::Status(status.as_u16(), message());
-                    self.backoff(attempt).await?;
+                    self.backoff(attempt, attempts).await?;
                 }
                 code => return Err(FetchError::Status(code, message())),
             }
@@ -285,8 +318,8 @@ impl Fetcher {
         ))
     }
 
-    async fn backoff(&self, attempt: u32) -> Result<(), FetchError> {
-        if attempt + 1 >= ATTEMPTS {
+    async fn backoff(&self, attempt: u32, attempts: u32) -> Result<(), FetchError> {
+        if attempt + 1 >= attempts {
             return Ok(());
         }
         self.sleep(Duration::from_millis(200 << attempt.min(5)))
