@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use support::apiserver::{ApiServer, Faults, Forbidden, Options};
+use support::apiserver::{ApiServer, Faults, Forbidden, Options, Serving};
 use support::{assert_valid_report, repo, stderr, stdout, testdata};
 
 /// Every scenario's events are at most this recent: one "now" for both paths.
@@ -811,4 +811,62 @@ fn an_untrusted_server_certificate_is_an_answer_one_request_then_exit_3() {
     );
     assert_eq!(unanswered(&output).len(), 1, "{message}");
     assert!(!message.contains("pxdoctor-test-token"), "{message}");
+}
+
+fn serve_tls(serving: Serving) -> (ApiServer, tempfile::TempDir, std::path::PathBuf) {
+    serve(
+        "gpu-shortage",
+        Options {
+            tls: true,
+            serving,
+            ..Options::default()
+        },
+    )
+}
+
+#[test]
+fn a_self_signed_serving_certificate_and_a_pinned_leaf_are_trusted_as_kubectl_trusts_them() {
+    // What `openssl req -x509` makes (CA:TRUE, the kubeconfig's CA is the
+    // serving certificate itself), and a kubeconfig that pins the leaf a CA
+    // signed: kubectl accepts both; webpki alone refuses them
+    // (CaUsedAsEndEntity, UnknownIssuer).
+    for serving in [Serving::SelfSignedCa, Serving::PinnedLeaf] {
+        let (_server, _dir, kubeconfig) = serve_tls(serving);
+        let output = pxdoctor(&["check", "-o", "json"], Some(&kubeconfig));
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{serving:?}: {}",
+            stderr(&output)
+        );
+        assert_eq!(
+            json(&output)["findings"],
+            snapshot_findings("gpu-shortage"),
+            "{serving:?}"
+        );
+    }
+}
+
+#[test]
+fn a_certificate_for_another_host_or_out_of_date_is_refused_saying_which() {
+    for (serving, says) in [
+        (Serving::OtherHost, "not valid for name"),
+        // Pinned, but the name must still match, as kubectl checks it.
+        (Serving::SelfSignedOtherHost, "NotValidForName"),
+        (Serving::Expired, "certificate expired"),
+    ] {
+        let (_server, _dir, kubeconfig) = serve_tls(serving);
+        let output = pxdoctor(&["check"], Some(&kubeconfig));
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{serving:?}: {}",
+            stderr(&output)
+        );
+        let message = stderr(&output);
+        assert!(
+            message.contains(says) && message.contains("TLS certificate was not accepted"),
+            "{serving:?}: {message}"
+        );
+    }
 }

@@ -222,7 +222,12 @@ async fn connect(options: &ClusterOptions) -> Result<(kube::Client, Option<Strin
     // Retries are ours: they honour Retry-After and the run's deadline.
     config.default_retry = false;
     let server = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config).map_err(|error| {
+    let built = if pinning_applies(&config) {
+        client_trusting_pinned(config)
+    } else {
+        kube::Client::try_from(config)
+    };
+    let client = built.map_err(|error| {
         // kube runs an exec credential plugin while building the client;
         // its failure surfaces here, not at the first request. Its output
         // is redacted: a half-working plugin may print credentials.
@@ -237,6 +242,59 @@ async fn connect(options: &ClusterOptions) -> Result<(kube::Client, Option<Strin
         ))
     })?;
     Ok((client, context, server))
+}
+
+/// Whether the kubeconfig's CA is to be trusted as kubectl trusts it
+/// (src/source/pinned.rs): HTTPS with a CA of its own, verification on, and
+/// no proxy (kube's own stack handles proxies, with webpki's trust).
+fn pinning_applies(config: &kube::Config) -> bool {
+    config.cluster_url.scheme_str() == Some("https")
+        && config
+            .root_cert
+            .as_ref()
+            .is_some_and(|roots| !roots.is_empty())
+        && !config.accept_invalid_certs
+        && config.proxy_url.is_none()
+        && config.root_cert_file.is_none()
+}
+
+/// kube's client stack (base URI, credentials, impersonation headers) over
+/// a TLS connector whose verifier also accepts a pinned serving certificate.
+fn client_trusting_pinned(config: kube::Config) -> std::result::Result<kube::Client, kube::Error> {
+    use kube::client::ConfigExt;
+    // kube's TLS setup takes the process's provider, which kube's own
+    // builder installs first: so do we (aws-lc-rs, as everywhere here).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let roots = config.root_cert.clone().unwrap_or_default();
+    let verifier = super::pinned::PinnedOrWebPki::new(&roots)
+        .map_err(|error| kube::Error::Service(error.to_string().into()))?;
+    let mut tls = config.rustls_client_config()?;
+    tls.dangerous()
+        .set_certificate_verifier(std::sync::Arc::new(verifier));
+    let mut builder = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http();
+    if let Some(name) = &config.tls_server_name {
+        let name = rustls::pki_types::ServerName::try_from(name.clone()).map_err(|error| {
+            kube::Error::Service(format!("tls-server-name {name}: {error}").into())
+        })?;
+        builder =
+            builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name));
+    }
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
+    let https = builder.enable_http1().wrap_connector(http);
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, kube::client::Body>(https);
+    let service = tower::ServiceBuilder::new()
+        .layer(config.base_uri_layer())
+        .option_layer(config.auth_layer()?)
+        .layer(config.extra_headers_layer()?)
+        .map_err(|error: hyper_util::client::legacy::Error| {
+            Box::new(error) as Box<dyn std::error::Error + Send + Sync>
+        })
+        .service(client);
+    Ok(kube::Client::new(service, config.default_namespace))
 }
 
 /// Which kubeconfig and selection an error is about, in the user's flags.

@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod cluster;
 pub mod fetch;
 pub mod objects;
+pub mod pinned;
 pub mod polyaxon_api;
 pub mod resolver;
 pub mod resources;

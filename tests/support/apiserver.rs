@@ -33,6 +33,9 @@ const USER: &str = "system:serviceaccount:polyaxon:pxdoctor";
 pub struct Options {
     /// HTTPS with a fresh self-signed CA for 127.0.0.1 and localhost.
     pub tls: bool,
+    /// With `tls`: which serving certificate, and what the kubeconfig
+    /// trusts.
+    pub serving: Serving,
     /// The bearer token every request must carry; otherwise 401. Empty
     /// means no authentication at all, like the old insecure port: kubectl
     /// never sends a kubeconfig token over plain HTTP (client-go sends user
@@ -47,6 +50,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             tls: false,
+            serving: Serving::SignedByCa,
             token: "pxdoctor-test-token".to_string(),
             forbidden: Vec::new(),
             faults: Faults::default(),
@@ -95,6 +99,25 @@ pub struct Request {
     pub status: u16,
 }
 
+/// The serving certificate over TLS, and the certificate the kubeconfig
+/// names as its certificate-authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serving {
+    /// Signed by a CA of its own; the kubeconfig trusts the CA.
+    SignedByCa,
+    /// Signed by a CA; the kubeconfig pins the serving certificate itself.
+    PinnedLeaf,
+    /// Self-signed with `CA:TRUE`, as `openssl req -x509` makes it; the
+    /// kubeconfig trusts it.
+    SelfSignedCa,
+    /// Self-signed with `CA:TRUE` for another host name only.
+    SelfSignedOtherHost,
+    /// Signed by the CA, but for another host name only.
+    OtherHost,
+    /// Signed by the CA, expired a year ago.
+    Expired,
+}
+
 /// A running simulator; it stops when dropped.
 pub struct ApiServer {
     addr: SocketAddr,
@@ -120,7 +143,7 @@ impl ApiServer {
             .expect("apiserver simulator: non-blocking listener");
         let addr = listener.local_addr().expect("apiserver simulator: address");
         let (acceptor, ca_pem) = if options.tls {
-            let (acceptor, ca_pem) = tls_acceptor();
+            let (acceptor, ca_pem) = tls_acceptor(options.serving);
             (Some(acceptor), Some(ca_pem))
         } else {
             (None, None)
@@ -2031,9 +2054,10 @@ fn field_value(resource: &ResourceDef, object: &Value, field: &str) -> Option<St
 // ---------------------------------------------------------------------------
 // TLS
 
-/// A CA and a serving certificate for 127.0.0.1 and localhost signed by it;
-/// returns the acceptor and the CA's PEM.
-fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, String) {
+/// A serving certificate as `serving` says (for 127.0.0.1 and localhost
+/// unless it names another host); returns the acceptor and the PEM the
+/// kubeconfig is to trust.
+fn tls_acceptor(serving: Serving) -> (tokio_rustls::TlsAcceptor, String) {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
         KeyPair, KeyUsagePurpose,
@@ -2057,10 +2081,13 @@ fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, String) {
         .expect("apiserver simulator: CA certificate");
     let issuer = Issuer::new(ca_params, ca_key);
 
+    let names = match serving {
+        Serving::SelfSignedOtherHost | Serving::OtherHost => vec!["other.example".to_string()],
+        _ => vec!["localhost".to_string(), "127.0.0.1".to_string()],
+    };
     let server_key = KeyPair::generate().expect("apiserver simulator: server key");
     let mut server_params =
-        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-            .expect("apiserver simulator: server params");
+        CertificateParams::new(names).expect("apiserver simulator: server params");
     server_params
         .distinguished_name
         .push(DnType::CommonName, "kube-apiserver");
@@ -2069,9 +2096,30 @@ fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, String) {
         KeyUsagePurpose::KeyEncipherment,
     ];
     server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let server_cert = server_params
-        .signed_by(&server_key, &issuer)
-        .expect("apiserver simulator: server certificate");
+    if serving == Serving::Expired {
+        server_params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        server_params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    }
+    let self_signed = matches!(
+        serving,
+        Serving::SelfSignedCa | Serving::SelfSignedOtherHost
+    );
+    if self_signed {
+        server_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        server_params.key_usages.push(KeyUsagePurpose::KeyCertSign);
+    }
+    let server_cert = if self_signed {
+        server_params.self_signed(&server_key)
+    } else {
+        server_params.signed_by(&server_key, &issuer)
+    }
+    .expect("apiserver simulator: server certificate");
+    let trusted = match serving {
+        Serving::PinnedLeaf | Serving::SelfSignedCa | Serving::SelfSignedOtherHost => {
+            server_cert.pem()
+        }
+        _ => ca_cert.pem(),
+    };
 
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -2082,8 +2130,5 @@ fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, String) {
         .with_single_cert(vec![server_cert.der().clone()], key)
         .expect("apiserver simulator: TLS config");
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    (
-        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
-        ca_cert.pem(),
-    )
+    (tokio_rustls::TlsAcceptor::from(Arc::new(config)), trusted)
 }
