@@ -778,7 +778,7 @@ fn a_silent_server_gets_three_request_timeouts_then_exit_3_naming_the_flag() {
         "{message}"
     );
     let tries = unanswered(&output);
-    assert_eq!(tries.len(), 3, "{message}");
+    assert_eq!(tries.len(), 3, "{tries:?}\n{message}");
     assert!(
         tries.iter().all(|t| t.contains("GET /version timeout")),
         "{tries:?}"
@@ -869,4 +869,92 @@ fn a_certificate_for_another_host_or_out_of_date_is_refused_saying_which() {
             "{serving:?}: {message}"
         );
     }
+}
+
+/// The simulator's kubeconfig with its `cluster:` and `user:` entries
+/// rewritten by `edit`.
+fn kubeconfig_edited(
+    path: &Path,
+    name: &str,
+    edit: impl Fn(String) -> String,
+) -> std::path::PathBuf {
+    let original = std::fs::read_to_string(path).unwrap();
+    let text = edit(original.clone());
+    assert_ne!(text, original, "{name}: the edit applies");
+    let edited = path.with_file_name(name);
+    std::fs::write(&edited, text).unwrap();
+    edited
+}
+
+#[test]
+fn kubeconfig_features_kubectl_users_rely_on_work_or_say_why_not() {
+    let expected = snapshot_findings("gpu-shortage");
+    let works = |kubeconfig: &Path, what: &str| {
+        let output = pxdoctor(&["check", "-o", "json"], Some(kubeconfig));
+        assert_eq!(output.status.code(), Some(1), "{what}: {}", stderr(&output));
+        assert_eq!(json(&output)["findings"], expected, "{what}");
+    };
+
+    // insecure-skip-tls-verify: any certificate, as kubectl.
+    let (_a, _dir_a, kubeconfig) = serve_tls(Serving::OtherHost);
+    let skip = kubeconfig_edited(&kubeconfig, "skip", |text| {
+        let ca = text
+            .lines()
+            .find(|l| l.contains("certificate-authority:"))
+            .unwrap()
+            .to_string();
+        text.replace(&ca, "    insecure-skip-tls-verify: true")
+    });
+    works(&skip, "insecure-skip-tls-verify");
+
+    // tls-server-name: the name the certificate holds, not the address.
+    let named = kubeconfig_edited(&kubeconfig, "named", |text| {
+        text.replace(
+            "    certificate-authority:",
+            "    tls-server-name: other.example\n    certificate-authority:",
+        )
+    });
+    works(&named, "tls-server-name");
+
+    // tokenFile: the token read from a file.
+    let (_b, dir_b, kubeconfig) = serve_tls(Serving::SignedByCa);
+    let token = dir_b.path().join("token");
+    std::fs::write(&token, "pxdoctor-test-token\n").unwrap();
+    let from_file = kubeconfig_edited(&kubeconfig, "token-file", |text| {
+        text.replace(
+            "    token: \"pxdoctor-test-token\"",
+            &format!("    tokenFile: {}", token.display()),
+        )
+    });
+    works(&from_file, "tokenFile");
+
+    // An exec plugin that is not installed: exit 3 naming it.
+    let missing = kubeconfig_edited(&kubeconfig, "exec-missing", |text| {
+        text.replace(
+            "    token: \"pxdoctor-test-token\"",
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: pxdoctor-no-such-auth-plugin\n      interactiveMode: Never",
+        )
+    });
+    let output = pxdoctor(&["check"], Some(&missing));
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("`pxdoctor-no-such-auth-plugin`") && message.contains("not installed"),
+        "{message}"
+    );
+
+    // The old auth-provider entries: a clear message.
+    let provider = kubeconfig_edited(&kubeconfig, "auth-provider", |text| {
+        text.replace(
+            "    token: \"pxdoctor-test-token\"",
+            "    auth-provider:\n      name: gcp\n      config:\n        access-token: ya29.secret-looking-token",
+        )
+    });
+    let output = pxdoctor(&["check"], Some(&provider));
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(3), "{message}");
+    assert!(
+        message.contains("auth-provider") && !message.contains("ya29.secret-looking-token"),
+        "{message}"
+    );
 }

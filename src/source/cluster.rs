@@ -217,8 +217,13 @@ async fn connect(options: &ClusterOptions) -> Result<(kube::Client, Option<Strin
     if !options.as_groups.is_empty() {
         config.auth_info.impersonate_groups = Some(options.as_groups.clone());
     }
-    config.read_timeout = Some(options.request_timeout);
-    config.connect_timeout = Some(options.request_timeout.min(Duration::from_secs(10)));
+    check_credential_source(&config)?;
+    trim_token_file(&mut config);
+    // --request-timeout bounds each request whole (connect, TLS, headers,
+    // body) in the fetcher: kube's per-read and per-connect timeouts would
+    // cut in first with words of their own.
+    config.read_timeout = None;
+    config.connect_timeout = None;
     // Retries are ours: they honour Retry-After and the run's deadline.
     config.default_retry = false;
     let server = config.cluster_url.to_string();
@@ -227,21 +232,101 @@ async fn connect(options: &ClusterOptions) -> Result<(kube::Client, Option<Strin
     } else {
         kube::Client::try_from(config)
     };
-    let client = built.map_err(|error| {
-        // kube runs an exec credential plugin while building the client;
-        // its failure surfaces here, not at the first request. Its output
-        // is redacted: a half-working plugin may print credentials.
-        let said = redact::redact_line(&error.to_string());
-        let hint = if said.contains("auth exec command") {
-            "; the kubeconfig's exec credential plugin failed: run it by hand to see why              (expired cloud credentials: `aws sso login`, `gcloud auth login`, `az login`)"
-        } else {
-            ""
-        };
-        Error::Collection(format!(
-            "cannot build a client from the kubeconfig: {said}{hint}"
-        ))
-    })?;
+    let client = built.map_err(|error| credential_failure(&error))?;
     Ok((client, context, server))
+}
+
+/// What kubectl itself refuses before any request: an exec credential
+/// plugin that is not installed (client-go: "exec: executable X not found
+/// ... a client-go credential plugin that is not installed"), and the
+/// `gcp` and `azure` auth-providers kubectl 1.26 removed.
+fn check_credential_source(config: &kube::Config) -> Result<()> {
+    if let Some(command) = config
+        .auth_info
+        .exec
+        .as_ref()
+        .and_then(|exec| exec.command.as_deref())
+        && !installed(command)
+    {
+        return Err(Error::Collection(format!(
+            "the kubeconfig's user gets its credentials from the plugin `{command}`, which is not \
+             installed (kubectl needs it too): install it (EKS: the AWS CLI; GKE: `gcloud \
+             components install gke-gcloud-auth-plugin`; AKS: kubelogin) or put it on PATH"
+        )));
+    }
+    if let Some(provider) = &config.auth_info.auth_provider
+        && matches!(provider.name.as_str(), "gcp" | "azure")
+    {
+        let plugin = if provider.name == "gcp" {
+            "gke-gcloud-auth-plugin (`gcloud container clusters get-credentials` writes it)"
+        } else {
+            "kubelogin (`az aks get-credentials` then `kubelogin convert-kubeconfig`)"
+        };
+        return Err(Error::Collection(format!(
+            "the kubeconfig's user uses the `{}` auth-provider, which kubectl removed in 1.26: \
+             switch the user to the {plugin}",
+            provider.name
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a credential plugin's command can be run: a path that exists,
+/// or a name found on PATH.
+fn installed(command: &str) -> bool {
+    if command.contains('/') {
+        return std::path::Path::new(command).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(command).is_file()))
+}
+
+/// A client that could not be built, said for the user. kube runs an exec
+/// credential plugin while building the client: a plugin that ran and
+/// failed is quoted by its own last words (redacted: a half-working plugin
+/// may print credentials), not as kube's dump of its output.
+fn credential_failure(error: &kube::Error) -> Error {
+    if let kube::Error::Auth(kube::client::AuthError::AuthExecRun { cmd, out }) = error {
+        let words = String::from_utf8_lossy(&out.stderr);
+        // The first line says what failed; what follows is often advice
+        // spread over lines.
+        let first = words
+            .lines()
+            .map(str::trim)
+            .find(|line| !line.is_empty())
+            .map(|line| line.chars().take(400).collect::<String>())
+            .unwrap_or_else(|| "(it printed nothing on stderr)".to_string());
+        let program = cmd.rsplit(' ').next().unwrap_or(cmd).trim_matches('"');
+        return Error::Collection(redact::redact_line(&format!(
+            "the kubeconfig's exec credential plugin failed: `{program}` exited with {}: {first}; \
+             run it by hand to see why (when cloud credentials expired: `aws sso login`, \
+             `gcloud auth login`, `az login`)",
+            out.status
+        )));
+    }
+    Error::Collection(format!(
+        "cannot build a client from the kubeconfig: {}",
+        redact::redact_line(&error.to_string())
+    ))
+}
+
+/// A kubeconfig's `tokenFile` as client-go reads it: trimmed (`echo TOKEN >
+/// file` leaves a newline, which kube would send in the header and fail
+/// on). Such a file is read once for the run; one without surrounding
+/// space is left to kube, which re-reads it as it rotates.
+fn trim_token_file(config: &mut kube::Config) {
+    let Some(path) = config.auth_info.token_file.clone() else {
+        return;
+    };
+    if config.auth_info.token.is_some() {
+        return;
+    }
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && text.trim() != text
+    {
+        config.auth_info.token = Some(secrecy::SecretString::from(text.trim().to_string()));
+        config.auth_info.token_file = None;
+    }
 }
 
 /// Whether the kubeconfig's CA is to be trusted as kubectl trusts it
