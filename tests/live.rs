@@ -958,3 +958,23 @@ fn kubeconfig_features_kubectl_users_rely_on_work_or_say_why_not() {
         "{message}"
     );
 }
+
+#[test]
+fn a_server_that_refuses_version_but_answers_lists_is_checked() {
+    // Hardened clusters may drop system:public-info-viewer: /version is 403
+    // while the caller may still list what pxdoctor reads.
+    let faults = Faults {
+        version_forbidden: true,
+        ..Faults::default()
+    };
+    let (server, _dir, kubeconfig) = serve_faulty("gpu-shortage", faults);
+    let output = pxdoctor(&["check", "-o", "json"], Some(&kubeconfig));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(json(&output)["findings"], snapshot_findings("gpu-shortage"));
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.path == "/version" && r.status == 403)
+    );
+}

@@ -212,9 +212,19 @@ impl Fetcher {
     /// that is not: refused, unresolvable, untrusted or 401 at once, a
     /// silent server after three request timeouts.
     pub async fn first_contact(&self) -> Result<(), FetchError> {
-        self.send("GET", "/version", None, FIRST_CONTACT_ATTEMPTS)
+        match self
+            .send("GET", "/version", None, FIRST_CONTACT_ATTEMPTS)
             .await
-            .map(|_| ())
+        {
+            // Any other answer is a server that answers: a hardened one
+            // may refuse /version (403) and still let the caller list pods.
+            Err(
+                error @ (FetchError::Unauthorized(_)
+                | FetchError::Unreachable(_)
+                | FetchError::Timeout),
+            ) => Err(error),
+            _ => Ok(()),
+        }
     }
 
     async fn send(

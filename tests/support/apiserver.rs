@@ -87,6 +87,9 @@ pub struct Faults {
     pub expire_continue: u32,
     /// Accept connections, read requests and never answer.
     pub silent: bool,
+    /// /version is refused (403), as a hardened cluster without
+    /// system:public-info-viewer refuses it.
+    pub version_forbidden: bool,
 }
 
 /// One request as the simulator served it; `status` is 0 for a dropped
@@ -1233,6 +1236,12 @@ impl State {
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         let get = method == "GET";
         match segments.as_slice() {
+            ["version"] if get && self.faults.version_forbidden => status(
+                403,
+                "Forbidden",
+                &format!("forbidden: User \"{USER}\" cannot get path \"/version\""),
+                None,
+            ),
             ["version"] if get => Reply::json(
                 200,
                 &json!({
