@@ -980,6 +980,27 @@ fn a_teams_vocabulary_classifies_its_clients_words_and_a_broken_pattern_is_named
         throttled[0]["title"]
     );
 
+    // An example that does not hold is refused at its line.
+    let wrong_example = rule_dir(&[(
+        "acme.yaml",
+        &format!(
+            "{vocabulary}examples:\n  - {{text: 'tenant quota 7 exhausted', cause: store-permission}}\n"
+        ),
+    )]);
+    let output = pxdoctor(&[
+        "check",
+        "--snapshot",
+        &snapshot,
+        "--rules",
+        &wrong_example.path().to_string_lossy(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("acme.yaml:7:") && err.contains("should show store-permission"),
+        "{err}"
+    );
+
     let broken = rule_dir(&[(
         "acme.yaml",
         &vocabulary.replace("'tenant quota", "'tenant (quota"),

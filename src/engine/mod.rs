@@ -99,15 +99,47 @@ fn check_patterns(
     }
 }
 
+/// A vocabulary's examples must hold: each one that fails is named at its
+/// line.
+fn check_vocabulary_examples(
+    path: &Path,
+    text: &str,
+    doc: &crate::facts::shared::words::VocabularyDoc,
+    all: &crate::facts::shared::words::Vocabulary,
+    problems: &mut Vec<Problem>,
+) {
+    let example_lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .skip_while(|(_, line)| !line.starts_with("examples:"))
+        .filter(|(_, line)| line.trim_start().starts_with("- "))
+        .map(|(index, _)| index + 1)
+        .collect();
+    for (index, why) in doc.failing_examples(all) {
+        problems.push(Problem {
+            position: match example_lines.get(index) {
+                Some(&line) => Position::at(path, line as u64, 1),
+                None => Position::file(path),
+            },
+            message: format!("example {}: {why}", index + 1),
+        });
+    }
+}
+
 /// Loads the built-in rules plus every `*.yaml` under each of `dirs`, and
 /// puts the vocabularies among them (built-in and the dirs') in force.
 pub fn load_rules(dirs: &[PathBuf], include_builtin: bool) -> Result<Vec<Rule>> {
     let mut problems = Vec::new();
     let mut rules = Vec::new();
     let mut vocabularies = Vec::new();
+    // Where each vocabulary was read, for its examples' positions.
+    let mut examples_at: Vec<(PathBuf, String)> = Vec::new();
     let mut read = |path: &Path, text: &str, problems: &mut Vec<Problem>| {
         if is_vocabulary(text) {
-            vocabularies.extend(parse_vocabulary(path, text, problems));
+            if let Some(doc) = parse_vocabulary(path, text, problems) {
+                examples_at.push((path.to_path_buf(), text.to_string()));
+                vocabularies.push(doc);
+            }
         } else {
             rules.extend(rule::parse(path, text, problems));
         }
@@ -151,9 +183,11 @@ pub fn load_rules(dirs: &[PathBuf], include_builtin: bool) -> Result<Vec<Rule>> 
         .map(|(path, _)| Path::new(*path))
         .filter(|_| include_builtin)
         .collect();
-    crate::facts::shared::words::install(crate::facts::shared::words::Vocabulary::build(
-        &vocabularies,
-    ));
+    let vocabulary = crate::facts::shared::words::Vocabulary::build(&vocabularies);
+    for (doc, (path, text)) in vocabularies.iter().zip(&examples_at) {
+        check_vocabulary_examples(path, text, doc, &vocabulary, &mut problems);
+    }
+    crate::facts::shared::words::install(vocabulary);
     rule::check_unique_ids(&rules, &builtin_paths, &mut problems);
     rules.sort_by(|a, b| a.id.cmp(&b.id));
     if problems.is_empty() {

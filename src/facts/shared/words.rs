@@ -50,6 +50,50 @@ pub struct VocabularyDoc {
     #[serde(default)]
     pub beats_codes: bool,
     pub entries: Vec<EntryDoc>,
+    /// Real messages it classifies (`cause`) and look-alikes it must not
+    /// (no `cause`), checked when the vocabularies are loaded.
+    #[serde(default)]
+    pub examples: Vec<ExampleDoc>,
+}
+
+/// One example of a vocabulary: a message and the cause it must show, or,
+/// without a cause, a look-alike none of its terms may classify.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleDoc {
+    pub text: String,
+    #[serde(default)]
+    pub cause: Option<String>,
+}
+
+impl VocabularyDoc {
+    /// What is wrong with each example that fails, by the vocabularies in
+    /// force (`all`): (example's index, why).
+    pub fn failing_examples(&self, all: &Vocabulary) -> Vec<(usize, String)> {
+        let mut failing = Vec::new();
+        for (index, example) in self.examples.iter().enumerate() {
+            let found = all.classify(&example.text);
+            let ours = found.as_ref().filter(|c| c.vocabulary == self.vocabulary);
+            let why = match (&example.cause, ours) {
+                (Some(want), Some(got)) if got.cause == *want => continue,
+                (Some(want), _) => format!(
+                    "should show {want} by a term of {}, shows {}",
+                    self.vocabulary,
+                    found.map_or("nothing".to_string(), |c| format!(
+                        "{} (\"{}\" of {})",
+                        c.cause, c.term, c.vocabulary
+                    ))
+                ),
+                (None, None) => continue,
+                (None, Some(got)) => format!(
+                    "a look-alike, but its term \"{}\" shows {}",
+                    got.term, got.cause
+                ),
+            };
+            failing.push((index, why));
+        }
+        failing
+    }
 }
 
 #[derive(Debug, Deserialize)]
