@@ -465,30 +465,16 @@ const IGNORE_FIELDS: &[&str] = &[
     "expires",
 ];
 
-/// Every unknown key of the file and of its ignore entries. A file that is
-/// not YAML is left to serde, whose error says where.
+/// Every unknown key of the file and of its ignore entries.
 fn unknown_keys(path: &Path, text: &str) -> Vec<Problem> {
-    use crate::lint::yaml;
-    let Ok(documents) = yaml::parse(path, text) else {
-        return Vec::new();
-    };
-    let mut problems = Vec::new();
-    for document in &documents {
-        problems.extend(yaml::unknown_keys(path, document, FIELDS, ""));
-        for entry in document
-            .get("ignore")
-            .map(|i| i.items())
-            .unwrap_or_default()
-        {
-            problems.extend(yaml::unknown_keys(
-                path,
-                entry,
-                IGNORE_FIELDS,
-                " in an ignore entry",
-            ));
-        }
-    }
-    problems
+    crate::lint::yaml::unknown_keys_in_file(
+        path,
+        text,
+        FIELDS,
+        "ignore",
+        IGNORE_FIELDS,
+        " in an ignore entry",
+    )
 }
 
 /// `PXD-PEND-002` and `pxd-pend-2`: the same family and number.

@@ -75,27 +75,14 @@ const FIELDS: &[&str] = &[
 const EXAMPLE_FIELDS: &[&str] = &["fact", "matches", "captures"];
 
 fn unknown_keys(path: &Path, text: &str) -> Vec<Problem> {
-    use crate::lint::yaml;
-    let Ok(documents) = yaml::parse(path, text) else {
-        return Vec::new();
-    };
-    let mut problems = Vec::new();
-    for document in &documents {
-        problems.extend(yaml::unknown_keys(path, document, FIELDS, ""));
-        for example in document
-            .get("examples")
-            .map(|e| e.items())
-            .unwrap_or_default()
-        {
-            problems.extend(yaml::unknown_keys(
-                path,
-                example,
-                EXAMPLE_FIELDS,
-                " in an example",
-            ));
-        }
-    }
-    problems
+    crate::lint::yaml::unknown_keys_in_file(
+        path,
+        text,
+        FIELDS,
+        "examples",
+        EXAMPLE_FIELDS,
+        " in an example",
+    )
 }
 
 /// A rule example: a fact that must (or must not) match.

@@ -277,6 +277,30 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
 }
 
+/// Every unknown key of a file of pxdoctor's own (`.pxdoctor.yaml`, a rule
+/// file): its top-level keys, and those of each item under `list`. A file
+/// that is not YAML is left to serde, whose error says where.
+pub fn unknown_keys_in_file(
+    path: &Path,
+    text: &str,
+    known: &[&str],
+    list: &str,
+    item_known: &[&str],
+    within_item: &str,
+) -> Vec<Problem> {
+    let Ok(documents) = parse(path, text) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for document in &documents {
+        problems.extend(unknown_keys(path, document, known, ""));
+        for item in document.get(list).map(|l| l.items()).unwrap_or_default() {
+            problems.extend(unknown_keys(path, item, item_known, within_item));
+        }
+    }
+    problems
+}
+
 /// Every key of `node` (a mapping) that is not one of `known`, each a
 /// problem at its own position with a "did you mean": the files pxdoctor
 /// reads itself (`.pxdoctor.yaml`, rule files) report all their unknown
