@@ -1,18 +1,21 @@
-//! The artifacts-store probe against real parts: moto_server on loopback
-//! (SigV4 and IAM policies enforced after its first three requests; see
-//! tests/support/moto_setup.py), the API server simulator serving the
+//! The artifacts-store probe against real parts: s3s in process, moto_server
+//! on loopback (SigV4 and IAM policies enforced after its first three
+//! requests; see tests/support/moto_setup.py), the API server simulator serving the
 //! agent ConfigMap and the store's Secret, loopback listeners for a closed
 //! port, a silent peer and a TLS certificate for another name, and an
 //! injected resolver for DNS failure. Codes moto cannot produce (SlowDown,
 //! RequestTimeTooSkewed, PermanentRedirect) come from a loopback stub that
 //! answers with AWS's documented status, headers and XML body.
 //!
-//! The tests that need moto are `#[ignore]`d, so that the README's `cargo
-//! test` passes with nothing but the Rust toolchain; `.ci/run` installs moto
-//! and runs them with `--include-ignored` (an in-process s3s tier for plain
-//! `cargo test` is issue 17's).
+//! The tests that need a store run twice: against s3s in process (the
+//! default tier: plain `cargo test` needs nothing but the Rust toolchain)
+//! and against moto, `#[ignore]`d because moto must be installed; `.ci/run`
+//! installs it and runs them with `--include-ignored` for AWS's own fidelity.
 
 mod support;
+
+#[path = "s3/in_process.rs"]
+mod in_process;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -29,12 +32,17 @@ use support::{assert_valid_report, repo, stderr, stdout};
 const NOW: &str = "2026-11-28T10:42:30Z";
 const WRONG_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzWRONGKEY";
 
-struct Moto {
+/// An S3-protocol server holding one bucket, with a key pair that may
+/// write it and one that may only read it.
+struct Store {
     endpoint: String,
     bucket: String,
     writer: (String, String),
     reader: (String, String),
-    /// Closed when this process ends, which stops the server.
+}
+
+/// Closed when this process ends, which stops moto's server.
+struct MotoLife {
     _lifeline: std::process::ChildStdin,
     _child: ChildGuard,
 }
@@ -57,8 +65,9 @@ fn free_port() -> u16 {
 }
 
 /// One moto_server for the whole test binary, prepared once.
-fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
+fn moto() -> &'static Store {
+    static MOTO: OnceLock<Store> = OnceLock::new();
+    static LIFE: OnceLock<MotoLife> = OnceLock::new();
     MOTO.get_or_init(|| {
         let port = free_port();
         // Through moto_run.py, which stops when this process's end closes
@@ -102,16 +111,45 @@ fn moto() -> &'static Moto {
                 made[user]["secret_key"].as_str().unwrap().to_string(),
             )
         };
-        Moto {
+        let _ = LIFE.set(MotoLife {
+            _lifeline: lifeline,
+            _child: child,
+        });
+        Store {
             endpoint,
             bucket: made["bucket"].as_str().unwrap().to_string(),
             writer: keys("writer"),
             reader: keys("reader"),
-            _lifeline: lifeline,
-            _child: child,
         }
     })
 }
+
+/// A test body run against both stores: s3s in the default tier, moto in
+/// the ignored one.
+macro_rules! against_both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn s3s_in_process() {
+                super::$name(super::in_process::store());
+            }
+
+            #[test]
+            #[ignore = "needs moto_server: .ci/run installs it and runs the ignored tier"]
+            fn moto() {
+                super::$name(super::moto());
+            }
+        }
+    )*};
+}
+
+against_both_stores!(
+    a_wrong_secret_key_is_a_signature_mismatch_naming_the_connection_and_secret,
+    an_unreadable_secret_is_a_collection_gap_and_no_guess_is_probed,
+    the_right_keys_upload_and_clean_up_with_no_finding,
+    read_allowed_but_write_denied_means_runs_cannot_upload,
+    an_unknown_access_key_and_a_missing_bucket_are_told_apart,
+);
 
 fn masked(key: &str) -> String {
     format!("{}****{}", &key[..4], &key[key.len() - 4..])
@@ -210,14 +248,14 @@ fn probe_bucket(bucket_url: &str, endpoint: &str, keys: (&str, &str), extra: &[&
     report(&output)
 }
 
-/// A cluster where the agent's store is moto's bucket, with this secret key.
-fn cluster_with_store(dir: &Path, moto: &Moto, secret_key: &str) {
+/// A cluster where the agent's store is this store's bucket, with this secret key.
+fn cluster_with_store(dir: &Path, store: &Store, secret_key: &str) {
     use base64::Engine;
     let b64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
-    let store = json!({
+    let connection = json!({
         "name": "s3-artifacts",
         "kind": "s3",
-        "schema": {"bucket": format!("s3://{}/runs", moto.bucket)},
+        "schema": {"bucket": format!("s3://{}/runs", store.bucket)},
         "secret": {"name": "s3-secret"},
     });
     let objects = json!({
@@ -228,7 +266,7 @@ fn cluster_with_store(dir: &Path, moto: &Moto, secret_key: &str) {
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
                 "metadata": {"name": "polyaxon-polyaxon-agent-config", "namespace": "polyaxon"},
-                "data": {"POLYAXON_AGENT_ARTIFACTS_STORE": store.to_string()},
+                "data": {"POLYAXON_AGENT_ARTIFACTS_STORE": connection.to_string()},
             },
             {
                 "apiVersion": "v1",
@@ -236,9 +274,9 @@ fn cluster_with_store(dir: &Path, moto: &Moto, secret_key: &str) {
                 "metadata": {"name": "s3-secret", "namespace": "polyaxon"},
                 "type": "Opaque",
                 "data": {
-                    "AWS_ACCESS_KEY_ID": b64(&moto.writer.0),
+                    "AWS_ACCESS_KEY_ID": b64(&store.writer.0),
                     "AWS_SECRET_ACCESS_KEY": b64(secret_key),
-                    "AWS_ENDPOINT_URL": b64(&moto.endpoint),
+                    "AWS_ENDPOINT_URL": b64(&store.endpoint),
                     "AWS_REGION": b64("us-east-1"),
                 },
             },
@@ -251,12 +289,9 @@ fn cluster_with_store(dir: &Path, moto: &Moto, secret_key: &str) {
     .unwrap();
 }
 
-#[test]
-#[ignore = "needs moto_server: .ci/run installs it and runs the ignored tier"]
-fn a_wrong_secret_key_is_a_signature_mismatch_naming_the_connection_and_secret() {
-    let moto = moto();
+fn a_wrong_secret_key_is_a_signature_mismatch_naming_the_connection_and_secret(store: &Store) {
     let cluster = tempfile::tempdir().unwrap();
-    cluster_with_store(cluster.path(), moto, WRONG_SECRET);
+    cluster_with_store(cluster.path(), store, WRONG_SECRET);
     let server = ApiServer::start(cluster.path(), Options::default());
     let work = tempfile::tempdir().unwrap();
     let kubeconfig = server.write_kubeconfig(work.path());
@@ -278,9 +313,14 @@ fn a_wrong_secret_key_is_a_signature_mismatch_naming_the_connection_and_secret()
             .contains("signature does not match")
     );
     assert!(text.contains("polyaxon/s3-secret"), "{text}");
-    assert!(text.contains(&masked(&moto.writer.0)), "{text}");
+    // The store's words, never the SDK's dump of the raw response.
     assert!(
-        !text.contains(&moto.writer.0),
+        !text.contains("SdkBody") && !text.contains("ServiceError"),
+        "{text}"
+    );
+    assert!(text.contains(&masked(&store.writer.0)), "{text}");
+    assert!(
+        !text.contains(&store.writer.0),
         "the access key is masked: {text}"
     );
     assert!(
@@ -324,12 +364,9 @@ fn a_wrong_secret_key_is_a_signature_mismatch_naming_the_connection_and_secret()
     assert_eq!(replayed[0]["explanation"], finding["explanation"]);
 }
 
-#[test]
-#[ignore = "needs moto_server: .ci/run installs it and runs the ignored tier"]
-fn an_unreadable_secret_is_a_collection_gap_and_no_guess_is_probed() {
-    let moto = moto();
+fn an_unreadable_secret_is_a_collection_gap_and_no_guess_is_probed(store: &Store) {
     let cluster = tempfile::tempdir().unwrap();
-    cluster_with_store(cluster.path(), moto, WRONG_SECRET);
+    cluster_with_store(cluster.path(), store, WRONG_SECRET);
     let options = Options {
         forbidden: vec![Forbidden {
             verb: "get".into(),
@@ -372,12 +409,9 @@ fn an_unreadable_secret_is_a_collection_gap_and_no_guess_is_probed() {
     assert!(walk_find(unpacked.path(), "store-secrets.json").is_none());
 }
 
-#[test]
-#[ignore = "needs moto_server: .ci/run installs it and runs the ignored tier"]
-fn the_right_keys_upload_and_clean_up_with_no_finding() {
-    let moto = moto();
+fn the_right_keys_upload_and_clean_up_with_no_finding(store: &Store) {
     let cluster = tempfile::tempdir().unwrap();
-    cluster_with_store(cluster.path(), moto, &moto.writer.1);
+    cluster_with_store(cluster.path(), store, &store.writer.1);
     let server = ApiServer::start(cluster.path(), Options::default());
     let work = tempfile::tempdir().unwrap();
     let kubeconfig = server.write_kubeconfig(work.path());
@@ -447,13 +481,10 @@ fn walk_find(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
     None
 }
 
-#[test]
-#[ignore = "needs moto_server: .ci/run installs it and runs the ignored tier"]
-fn read_allowed_but_write_denied_means_runs_cannot_upload() {
-    let moto = moto();
-    let url = format!("s3://{}/runs", moto.bucket);
-    let keys = (moto.reader.0.as_str(), moto.reader.1.as_str());
-    let findings = artifacts(&probe_bucket(&url, &moto.endpoint, keys, &[]));
+fn read_allowed_but_write_denied_means_runs_cannot_upload(store: &Store) {
+    let url = format!("s3://{}/runs", store.bucket);
+    let keys = (store.reader.0.as_str(), store.reader.1.as_str());
+    let findings = artifacts(&probe_bucket(&url, &store.endpoint, keys, &[]));
     assert_eq!(rules(&findings), ["PXD-ART-003"], "{findings:#?}");
     assert!(
         findings[0]["title"]
@@ -464,20 +495,17 @@ fn read_allowed_but_write_denied_means_runs_cannot_upload() {
     // Without the write probe, reading is all that is asked, and it works.
     let read_only = artifacts(&probe_bucket(
         &url,
-        &moto.endpoint,
+        &store.endpoint,
         keys,
         &["--no-write-probe"],
     ));
     assert!(read_only.is_empty(), "{read_only:#?}");
 }
 
-#[test]
-#[ignore = "needs moto_server: .ci/run installs it and runs the ignored tier"]
-fn an_unknown_access_key_and_a_missing_bucket_are_told_apart() {
-    let moto = moto();
+fn an_unknown_access_key_and_a_missing_bucket_are_told_apart(store: &Store) {
     let unknown = artifacts(&probe_bucket(
-        &format!("s3://{}", moto.bucket),
-        &moto.endpoint,
+        &format!("s3://{}", store.bucket),
+        &store.endpoint,
         (
             "AKIAIOSFODNN7EXAMPLE",
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -486,17 +514,17 @@ fn an_unknown_access_key_and_a_missing_bucket_are_told_apart() {
     ));
     assert_eq!(rules(&unknown), ["PXD-ART-002"]);
     assert!(unknown[0].to_string().contains("AKIA****MPLE"));
-    let keys = (moto.writer.0.as_str(), moto.writer.1.as_str());
+    let keys = (store.writer.0.as_str(), store.writer.1.as_str());
     let missing = artifacts(&probe_bucket(
         "s3://no-such-bucket",
-        &moto.endpoint,
+        &store.endpoint,
         keys,
         &[],
     ));
     assert_eq!(rules(&missing), ["PXD-ART-005"]);
     let fine = artifacts(&probe_bucket(
-        &format!("s3://{}", moto.bucket),
-        &moto.endpoint,
+        &format!("s3://{}", store.bucket),
+        &store.endpoint,
         keys,
         &[],
     ));

@@ -443,10 +443,16 @@ where
                     other => format!("http_{other}"),
                 })
             });
-            let message = error
-                .message()
-                .map(str::to_string)
-                .unwrap_or_else(|| DisplayErrorContext(error).to_string());
+            // Without a message, the SDK's own rendering is a dump of the raw
+            // response (headers, date and all); the code and status are
+            // the store's words then.
+            let message = error.message().map(str::to_string).unwrap_or_else(|| {
+                let status = status.map_or("no status".to_string(), |s| format!("HTTP {s}"));
+                match &code {
+                    Some(code) => format!("{code} ({status}, no message)"),
+                    None => format!("{status}, no code and no message"),
+                }
+            });
             (code, message)
         }
         SdkError::TimeoutError(_) => (Some("timeout".into()), "no answer in time".into()),
