@@ -315,6 +315,11 @@ pub struct LintArgs {
     /// Exit 1 when a finding is at or above this severity.
     #[arg(long, value_name = "LEVEL", default_value = "error")]
     pub fail_on: FailOnArg,
+
+    /// The Polyaxon version whose polyaxonfile schema the files are checked
+    /// against (the schemas built in: 2.18).
+    #[arg(long, value_name = "VERSION", default_value = "2.18")]
+    pub polyaxon_version: String,
 }
 
 #[derive(Debug, Args)]

@@ -166,6 +166,8 @@ fn dag_structure_mistakes() {
             ("PXD-DAG-003", 39),
             ("PXD-DAG-004", 21),
             ("PXD-DAG-005", 24),
+            // ./export.yaml is not next to the file either.
+            ("PXD-DAG-025", 26),
             ("PXD-DAG-006", 20),
         ],
     );
@@ -250,7 +252,7 @@ fn unknown_fields_come_with_a_suggestion() {
     assert!(
         titles
             .iter()
-            .any(|t| t.contains("is not a field of operation. Polyaxon refuses")),
+            .any(|t| t.contains("is not a field of run.operations[1]. Polyaxon refuses")),
         "{titles:#?}"
     );
 }
@@ -479,4 +481,18 @@ fn every_file_is_reported_and_an_unreadable_one_is_a_finding_then_exit_2() {
     let whole = pxdoctor(&["lint", &dir.path().to_string_lossy(), "-o", "json"]);
     let report: Value = serde_json::from_slice(&whole.stdout).unwrap();
     assert_eq!(report["source"]["paths"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn a_polyaxon_version_without_a_built_in_schema_is_refused_naming_the_flag() {
+    let file = polyaxonfile("valid/job.yaml");
+    let output = pxdoctor(&["lint", &file, "--polyaxon-version", "1.14"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--polyaxon-version 1.14") && stderr(&output).contains("2.18"),
+        "{}",
+        stderr(&output)
+    );
+    let (_, code) = lint_json(&[&file, "--polyaxon-version", "2.18.0"]);
+    assert_eq!(code, 0);
 }

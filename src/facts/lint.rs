@@ -89,6 +89,18 @@ pub const FIELDS: &[FieldSpec] = &[
     field("dir", Text, "the directory concerned"),
     field("patterns", Text, ".polyaxonignore patterns to add"),
     field("message", Text, "what is wrong, in one sentence"),
+    field(
+        "refused",
+        Bool,
+        "Polyaxon refuses the field (else Kubernetes drops it)",
+    ),
+    field(
+        "polyaxon_version",
+        Text,
+        "the Polyaxon schema the file was checked against",
+    ),
+    field("resolved", Text, "a pathRef resolved next to the file"),
+    field("looks_like", Text, "what a file that is no polyaxonfile is"),
 ];
 
 impl FieldSource for LintFact {

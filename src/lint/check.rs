@@ -6,11 +6,14 @@ use crate::error::{Position, Problem};
 use crate::facts::lint::LintFact;
 
 use super::cluster::Cluster;
+use super::fields::Walk;
+use super::model::Model;
 use super::params::{self, Call, Interfaces};
 use super::sink::{Sink, t};
 use super::spec::{self, Definition};
+use super::yaml::Pos;
 use super::yaml::{self, Node};
-use super::{dag, fields, ignore, resources, schema, workload};
+use super::{dag, ignore, resources, schema, workload};
 
 /// What the checks may look at besides the file.
 #[derive(Default)]
@@ -20,17 +23,22 @@ pub struct Options<'a> {
     pub namespace: Option<&'a str>,
     /// Whether to look at the file's directory for `.polyaxonignore`.
     pub upload_dir: bool,
+    /// The Polyaxon schema to check against (default: the newest).
+    pub model: Option<&'static Model>,
+}
+
+/// What linting one file found: facts for the rules, and what it could not
+/// check offline.
+#[derive(Debug)]
+pub struct Linted {
+    pub facts: Vec<LintFact>,
+    pub not_checked: Vec<crate::report::Skipped>,
 }
 
 /// Lints the file at `path` (shown as `shown`) with content `text`. A file
-/// that is not YAML, or not a polyaxonfile at all, is a problem (exit 2);
-/// everything else is a fact for the rules.
-pub fn file(
-    path: &Path,
-    shown: &str,
-    text: &str,
-    options: &Options,
-) -> Result<Vec<LintFact>, Problem> {
+/// that is not YAML, or not a mapping, is a problem (exit 2); everything
+/// else is a fact for the rules.
+pub fn file(path: &Path, shown: &str, text: &str, options: &Options) -> Result<Linted, Problem> {
     let documents = yaml::parse(Path::new(shown), text)?;
     if documents.is_empty() {
         return Err(Problem {
@@ -46,58 +54,131 @@ pub fn file(
                 message: "not a polyaxonfile: expected a mapping with `kind: component` or `kind: operation`".into(),
             });
         }
-        self::document(document, options, &mut sink);
+        self::document(document, path, options, &mut sink);
     }
     if options.upload_dir {
         ignore::check(path, &mut sink);
     }
-    Ok(sink.facts)
+    Ok(Linted {
+        facts: sink.facts,
+        not_checked: sink.not_checked,
+    })
 }
 
-fn document(document: &Node, options: &Options, sink: &mut Sink) {
-    const KINDS: [&str; 2] = ["component", "operation"];
+fn document(document: &Node, path: &Path, options: &Options, sink: &mut Sink) {
+    let model = options.model.unwrap_or_else(super::model::current);
+    if let Some(what) = not_a_polyaxonfile(document, model) {
+        let at = document.get("kind").map_or(document.pos, |kind| kind.pos);
+        sink.add("not_a_polyaxonfile", at, vec![("looks_like", t(what))]);
+        return;
+    }
     let kind = document.str_at("kind");
+    let kinds: Vec<&str> = model.top.keys().map(String::as_str).collect();
     let is_operation = match kind.as_deref() {
         Some("component") => false,
         Some("operation") => true,
         written => {
-            let at = document.get("kind").unwrap_or(document);
-            let mut details = vec![
-                ("field", t("kind")),
-                ("allowed", t(KINDS.join(", "))),
-                (
-                    "message",
-                    t(match written {
-                        Some(other) => format!("`kind: {other}` is not a polyaxonfile kind"),
-                        None => {
-                            "a polyaxonfile says what it is: `kind: component` or `kind: operation`"
-                                .into()
-                        }
-                    }),
-                ),
-            ];
             if let Some(other) = written {
-                details.push(("value", t(other)));
-                if let Some(suggestion) = schema::suggest(other, &KINDS) {
+                let at = document.get("kind").unwrap_or(document);
+                let mut details = vec![
+                    ("field", t("kind")),
+                    ("allowed", t(kinds.join(", "))),
+                    (
+                        "message",
+                        t(format!("`kind: {other}` is not a polyaxonfile kind")),
+                    ),
+                    ("value", t(other)),
+                    (
+                        "polyaxon_error",
+                        t(format!(
+                            "The Polyaxonfile with kind `{other}` is not a supported value."
+                        )),
+                    ),
+                ];
+                if let Some(suggestion) = schema::suggest(other, &kinds) {
                     details.push(("suggestion", t(suggestion)));
                 }
+                sink.add("invalid_value", at.pos, details);
             }
-            sink.add("invalid_value", at.pos, details);
-            // Read it as what it looks like, to report the rest.
+            // Without `kind` (valid since 2.x), or with a wrong one, it is
+            // read as what it looks like.
             document.get("run").is_none()
         }
     };
+    let mut walk = Walk::new(model, path.parent(), sink);
+    walk.document(document);
+    let online = std::mem::take(&mut walk.online_refs);
+    online_refs(&online, sink);
     if is_operation {
-        fields::operation(document, sink);
         operation(document, sink);
     } else {
-        fields::component(document, sink);
         dag::nested(document, sink);
     }
     let pods = workload::pods(document);
     resources::check(&pods, sink);
     if let Some(cluster) = options.cluster {
         super::cluster::check(&pods, cluster, options.namespace, sink);
+    }
+}
+
+/// What a YAML mapping that is not a polyaxonfile looks like, when it is
+/// not one: a Kubernetes manifest, or a mapping (Helm values, a config)
+/// where most top-level keys are no polyaxonfile field. One finding says
+/// so, instead of one unknown field per key.
+fn not_a_polyaxonfile(document: &Node, model: &Model) -> Option<String> {
+    let kind = document.str_at("kind");
+    if kind.as_deref().is_some_and(|k| model.top.contains_key(k)) {
+        return None;
+    }
+    if let (Some(api_version), Some(kind)) = (document.str_at("apiVersion"), &kind) {
+        return Some(format!(
+            "a Kubernetes manifest (apiVersion: {api_version}, kind: {kind})"
+        ));
+    }
+    let section = model.top_section(None)?;
+    let keys = document.entries();
+    let known = keys
+        .iter()
+        .filter(|(key, _)| section.field(&key.name).is_some())
+        .count();
+    if known * 2 >= keys.len() {
+        return None;
+    }
+    let mut shown: Vec<&str> = keys.iter().map(|(k, _)| k.name.as_str()).take(6).collect();
+    if keys.len() > shown.len() {
+        shown.push("…");
+    }
+    Some(format!(
+        "a YAML mapping{} whose top-level keys ({}) are mostly not polyaxonfile fields (Helm values, or another tool's configuration?)",
+        if kind.is_none() {
+            " without `kind`"
+        } else {
+            ""
+        },
+        shown.join(", ")
+    ))
+}
+
+/// The references only Polyaxon's API can resolve, for the report's "not
+/// checked" list.
+fn online_refs(refs: &[(String, String, Pos)], sink: &mut Sink) {
+    for (key, value, at) in refs {
+        let resource = format!("{key} `{value}` ({}:{})", sink.file, at.line);
+        if sink.not_checked.iter().any(|s| s.resource == resource) {
+            continue;
+        }
+        let reason = match key.as_str() {
+            "urlRef" => {
+                "the component is fetched from that URL when the operation is submitted; lint reads no network"
+            }
+            _ => {
+                "the component is resolved by Polyaxon's API when the operation is submitted; lint reads no network"
+            }
+        };
+        sink.not_checked.push(crate::report::Skipped {
+            resource,
+            reason: reason.into(),
+        });
     }
 }
 
@@ -149,7 +230,15 @@ fn operation(op: &Node, sink: &mut Sink) {
                 ),
             ],
         ),
-        Definition::Several(found) => dag::ambiguous(&name, at, &found, sink),
+        Definition::Several(found) => {
+            // The reference written last is the one too many.
+            let extra = found
+                .iter()
+                .filter_map(|key| op.get(key).map(|n| n.pos))
+                .max()
+                .unwrap_or(at);
+            dag::ambiguous(&name, extra, &found, sink)
+        }
         Definition::External | Definition::Preset => {}
     }
 }
@@ -157,10 +246,13 @@ fn operation(op: &Node, sink: &mut Sink) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::shared::value::Value;
 
     /// (check, line) of what linting `text` finds.
     fn lint(text: &str) -> Vec<(String, u64)> {
-        let facts = file(Path::new("t.yaml"), "t.yaml", text, &Options::default()).unwrap();
+        let facts = file(Path::new("t.yaml"), "t.yaml", text, &Options::default())
+            .unwrap()
+            .facts;
         facts
             .into_iter()
             .map(|f| (f.check, f.location.line))
@@ -175,7 +267,9 @@ mod tests {
     fn an_operation_waiting_for_itself_is_a_cycle_of_one() {
         let text = dag("    - name: a\n      hubRef: x\n      dependencies: [a]\n");
         assert_eq!(lint(&text), vec![("cycle".to_string(), 7)]);
-        let facts = file(Path::new("t"), "t", &text, &Options::default()).unwrap();
+        let facts = file(Path::new("t"), "t", &text, &Options::default())
+            .unwrap()
+            .facts;
         assert_eq!(
             facts[0].details["ops"],
             crate::facts::shared::value::Value::Str("a → a".into())
@@ -235,6 +329,129 @@ mod tests {
         assert_eq!(
             lint("kind: componnet\nrun: {kind: job, container: {image: x}}\n"),
             vec![("invalid_value".to_string(), 1)]
+        );
+    }
+
+    const JOB: &str = "run:\n  kind: job\n  container:\n    image: x\n";
+
+    #[test]
+    fn the_2_18_run_kinds_pass_and_the_removed_ones_are_refused_at_their_line() {
+        let dask = "kind: component\nrun:\n  kind: daskcluster\n  worker: {replicas: 2, container: {image: x}}\n  scheduler: {container: {image: x}}\n";
+        assert_eq!(lint(dask), vec![]);
+        let ray = "kind: component\nrun:\n  kind: raycluster\n  head: {container: {image: x}}\n  workers:\n    small: {replicas: 2, container: {image: x}}\n";
+        assert_eq!(lint(ray), vec![]);
+        let old = "kind: component\nrun:\n  kind: daskjob\n";
+        assert_eq!(lint(old), vec![("invalid_value".to_string(), 3)]);
+        let facts = file(Path::new("t"), "t", old, &Options::default())
+            .unwrap()
+            .facts;
+        let said = format!("{:?}", facts[0].details["polyaxon_error"]);
+        assert!(
+            said.contains("Unsupported run.kind: 'daskjob'") && said.contains("daskcluster"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn a_tfjob_replica_misnamed_and_a_matrix_param_of_no_kind_are_errors_at_their_line() {
+        let tfjob = "kind: component\nrun:\n  kind: tfjob\n  chief: {container: {image: x}}\n  workers: {replicas: 2, container: {image: x}}\n";
+        assert_eq!(lint(tfjob), vec![("unknown_field".to_string(), 5)]);
+        let matrix = format!(
+            "kind: operation\nmatrix:\n  kind: random\n  numRuns: 4\n  params:\n    lr:\n      kind: activation\n      value: [relu]\ncomponent:\n  {}",
+            JOB.replace('\n', "\n  ")
+        );
+        assert_eq!(lint(&matrix), vec![("invalid_value".to_string(), 7)]);
+        let no_runs = matrix
+            .replace("  numRuns: 4\n", "")
+            .replace("activation", "choice");
+        assert_eq!(lint(&no_runs), vec![("missing_field".to_string(), 2)]);
+    }
+
+    #[test]
+    fn what_polyaxon_passes_to_kubernetes_unchecked_is_a_warning_not_a_refusal() {
+        let typo = JOB.replace(
+            "    image: x\n",
+            "    image: x\n    resources: {limts: {cpu: 1}}\n",
+        );
+        let facts = file(
+            Path::new("t"),
+            "t",
+            &format!("kind: component\n{typo}"),
+            &Options::default(),
+        )
+        .unwrap()
+        .facts;
+        assert_eq!(facts.len(), 1);
+        assert_eq!(facts[0].check, "unknown_field");
+        assert_eq!(facts[0].details["refused"], Value::Bool(false));
+        assert_eq!(facts[0].details["suggestion"], Value::Str("limits".into()));
+        // The container itself is Polyaxon's to build: a typo there is refused.
+        let refused = JOB.replace("    image: x\n", "    image: x\n    comand: [python]\n");
+        let facts = file(
+            Path::new("t"),
+            "t",
+            &format!("kind: component\n{refused}"),
+            &Options::default(),
+        )
+        .unwrap()
+        .facts;
+        assert_eq!(facts[0].details["refused"], Value::Bool(true));
+    }
+
+    #[test]
+    fn the_2_18_shapes_polyaxon_accepts_lint_clean() {
+        // No kind; top-level shortcuts; an operation that runs its own `run`.
+        assert_eq!(lint(JOB), vec![]);
+        assert_eq!(
+            lint(
+                "kind: component\ncontainer: {image: x}\ncmd: python train.py\nresources: {cpu: 1, gpu: 1}\nenvironment: {nodeSelector: {pool: gpu}}\n"
+            ),
+            vec![]
+        );
+        assert_eq!(
+            lint(&format!(
+                "kind: operation\nname: op\ninputs: [{{name: lr, type: float, value: 0.1}}]\n{JOB}"
+            )),
+            vec![]
+        );
+        // With `kind:`, top-level keys are camelCase only.
+        assert_eq!(
+            lint(&format!("kind: component\nis_approved: true\n{JOB}")),
+            vec![("unknown_field".to_string(), 2)]
+        );
+    }
+
+    #[test]
+    fn a_kubernetes_manifest_or_helm_values_get_one_finding() {
+        let manifest =
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {replicas: 1}\n";
+        assert_eq!(lint(manifest), vec![("not_a_polyaxonfile".to_string(), 2)]);
+        let values = "api:\n  enabled: true\nui:\n  enabled: true\npostgresql:\n  enabled: false\nartifactsStore: {name: s3}\n";
+        assert_eq!(lint(values), vec![("not_a_polyaxonfile".to_string(), 1)]);
+    }
+
+    #[test]
+    fn a_path_ref_is_resolved_next_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("train.yaml"),
+            format!("kind: component\n{JOB}"),
+        )
+        .unwrap();
+        let op = dir.path().join("op.yaml");
+        let text = "kind: operation\npathRef: ./train.yaml\n";
+        let found = |text: &str| {
+            file(&op, "op.yaml", text, &Options::default())
+                .unwrap()
+                .facts
+                .into_iter()
+                .map(|f| (f.check, f.location.line))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(found(text), vec![]);
+        assert_eq!(
+            found(&text.replace("train.yaml", "trian.yaml")),
+            vec![("missing_path_ref".to_string(), 2)]
         );
     }
 }

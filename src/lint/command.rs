@@ -62,12 +62,26 @@ fn unreadable(problem: &Problem) -> crate::facts::lint::LintFact {
     }
 }
 
+/// The schema of `--polyaxon-version`: "2.18" or "2.18.0" (a patch release
+/// has its minor's schema).
+fn polyaxon_model(version: &str) -> Result<&'static super::model::Model> {
+    let minor: Vec<&str> = version.trim_start_matches('v').split('.').take(2).collect();
+    super::model::model(&minor.join(".")).ok_or_else(|| {
+        Error::Usage(format!(
+            "--polyaxon-version {version}: no schema for that version is built in; known: {}",
+            super::model::VERSIONS.join(", ")
+        ))
+    })
+}
+
 pub fn run(args: &LintArgs) -> Result<u8> {
     let engine = Engine::new(engine::load_rules(&args.rules, true)?);
+    let model = polyaxon_model(&args.polyaxon_version)?;
     let cluster = args.snapshot.as_deref().map(cluster::load).transpose()?;
     let mut problems = Vec::new();
     let mut facts = Vec::new();
     let mut upload_dirs = BTreeSet::new();
+    let mut not_checked = Vec::new();
     let paths = expand(&args.files);
     for path in &paths {
         let shown = path.display().to_string();
@@ -87,9 +101,13 @@ pub fn run(args: &LintArgs) -> Result<u8> {
             namespace: args.namespace.as_deref(),
             // Files of one directory share one upload.
             upload_dir: upload_dirs.insert(dir),
+            model: Some(model),
         };
         match check::file(path, &shown, &text, &options) {
-            Ok(found) => facts.extend(found),
+            Ok(linted) => {
+                facts.extend(linted.facts);
+                not_checked.extend(linted.not_checked);
+            }
             Err(problem) => problems.push(problem),
         }
     }
@@ -115,8 +133,10 @@ pub fn run(args: &LintArgs) -> Result<u8> {
         context: None,
         namespaces: args.namespace.iter().cloned().collect(),
     };
+    let mut skipped = cluster.map(|c| c.skipped).unwrap_or_default();
+    skipped.extend(not_checked);
     let collection = Collection {
-        skipped: cluster.map(|c| c.skipped).unwrap_or_default(),
+        skipped,
         errors: Vec::new(),
     };
     let mut report = Report::build(source, findings, 0, &Filter::default(), collection);

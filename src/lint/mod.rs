@@ -16,6 +16,7 @@ pub mod dag;
 pub mod fields;
 pub mod graph;
 pub mod ignore;
+pub mod model;
 pub mod params;
 pub mod resources;
 pub mod schema;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::schema;
 use super::sink::{Detail, Sink, t};
 use super::spec::{Io, Param, ops_entity};
-use super::yaml::Node;
+use super::yaml::{Node, Yaml};
 
 /// The inputs and outputs of the component an operation runs.
 pub struct Interface<'a> {
@@ -68,6 +68,7 @@ pub fn check<'a>(call: &Call<'a, '_>, upstream: &Interfaces<'a>, sink: &mut Sink
         }
         if let Some(interface) = call.interface {
             undeclared(call, interface, param, sink);
+            literal(call, interface, param, sink);
         }
     }
     if let Some(interface) = call.interface {
@@ -208,6 +209,65 @@ pub fn compatible(a: &str, b: &str) -> bool {
     GROUPS
         .iter()
         .any(|group| group.contains(&a.as_str()) && group.contains(&b.as_str()))
+}
+
+/// A param's own value against the declared type of its input, as
+/// Polyaxon parses it (`polyaxon._flow.io` → `parser.parse`): only int,
+/// float and bool are judged; templates and refs are left to run time.
+fn literal(call: &Call, interface: &Interface, param: &Param, sink: &mut Sink) {
+    if param.reference().is_some() {
+        return;
+    }
+    let Some(declared) = interface
+        .io("inputs", &param.name)
+        .and_then(|input| input.ty.clone())
+    else {
+        return;
+    };
+    let Some(value) = param.value() else {
+        return;
+    };
+    let parses = match (declared.trim(), &value.value) {
+        (_, Yaml::Null) => true,
+        (_, Yaml::Str(text)) if text.contains("{{") => true,
+        ("int", Yaml::Num(n)) => n.fract() == 0.0,
+        ("int", Yaml::Str(text)) => text.trim().parse::<i64>().is_ok(),
+        ("float", Yaml::Num(_)) => true,
+        ("float", Yaml::Str(text)) => text.trim().parse::<f64>().is_ok(),
+        ("bool", Yaml::Bool(_)) => true,
+        ("bool", Yaml::Num(n)) => *n == 0.0 || *n == 1.0,
+        ("bool", Yaml::Str(text)) => matches!(
+            text.trim().to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "1" | "0" | "t" | "f" | "y" | "n"
+        ),
+        ("int" | "float" | "bool", _) => false,
+        _ => true,
+    };
+    if parses {
+        return;
+    }
+    let written = match &value.value {
+        Yaml::Map(_) => "a mapping".to_string(),
+        Yaml::Seq(_) => "a list".to_string(),
+        _ => format!("`{}`", value.text().unwrap_or_default()),
+    };
+    sink.add(
+        "bad_param_value",
+        value.pos,
+        vec![
+            ("op", t(call.op)),
+            ("param", t(param.name.clone())),
+            ("input_type", t(declared.clone())),
+            ("value", t(written.clone())),
+            (
+                "polyaxon_error",
+                t(format!(
+                    "Could not parse value {written} for `{}` … Cannot convert value to `{declared}`",
+                    param.name
+                )),
+            ),
+        ],
+    );
 }
 
 fn undeclared(call: &Call, interface: &Interface, param: &Param, sink: &mut Sink) {

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use crate::facts::Location;
 use crate::facts::lint::LintFact;
 use crate::facts::shared::value::Value;
+use crate::report::Skipped;
 
 use super::yaml::Pos;
 
@@ -13,6 +14,9 @@ pub struct Sink<'a> {
     pub file: String,
     lines: Vec<&'a str>,
     pub facts: Vec<LintFact>,
+    /// What the file leaves to Polyaxon's API (a hubRef, a urlRef): said in
+    /// the report's "not checked" list, not as findings.
+    pub not_checked: Vec<Skipped>,
 }
 
 /// A detail of a finding, by field name.
@@ -32,6 +36,7 @@ impl<'a> Sink<'a> {
             file: file.into(),
             lines: source.lines().collect(),
             facts: Vec::new(),
+            not_checked: Vec::new(),
         }
     }
 

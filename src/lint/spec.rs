@@ -3,7 +3,6 @@
 //!
 //! These are views over the YAML tree, so every piece keeps its position.
 
-use super::schema;
 use super::yaml::{Key, Node, Pos, Yaml};
 
 /// One input or output a component declares (V1IO).
@@ -91,7 +90,7 @@ pub fn params(op: &Node) -> Vec<Param<'_>> {
         .map(|(key, node)| {
             let full = match &node.value {
                 Yaml::Map(entries) => {
-                    entries.is_empty() || entries.iter().any(|(k, _)| schema::PARAM.knows(&k.name))
+                    entries.is_empty() || entries.iter().any(|(k, _)| is_param_key(&k.name))
                 }
                 Yaml::Null => true,
                 _ => false,
@@ -104,6 +103,14 @@ pub fn params(op: &Node) -> Vec<Param<'_>> {
             }
         })
         .collect()
+}
+
+/// A key of a param in full form (`value`, `ref`, `contextOnly`, ...), in
+/// either spelling.
+fn is_param_key(key: &str) -> bool {
+    super::model::current()
+        .section("V1Param")
+        .is_some_and(|param| param.field(key).is_some())
 }
 
 /// What an operation runs (one of hubRef, dagRef, urlRef, pathRef,
@@ -135,8 +142,12 @@ pub fn definition(op: &Node) -> Definition<'_> {
     // Polyaxon counts `component` only when no reference is set (a
     // compiled operation carries both), and then reads the inline one.
     let inline = op.get("component").filter(|c| c.is_map());
+    // In 2.18 an operation has every field of a component: one that says
+    // what it runs (`run` with a kind) is its own definition.
+    let own_run = op.get("run").is_some_and(|run| run.get("kind").is_some());
     match (refs.as_slice(), inline) {
         ([] | [_], Some(component)) => Definition::Inline(component),
+        ([], None) if own_run => Definition::Inline(op),
         ([], None) => Definition::Missing,
         (["dagRef"], None) => {
             let node = op.get("dagRef").expect("present");

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use super::fields::replicas;
 use super::spec::{self, Definition};
 use super::yaml::Node;
 
@@ -224,4 +223,24 @@ fn pod<'a>(label: String, layers: &[&'a Node], namespace: Option<String>) -> Pod
         layers: layers.to_vec(),
         namespace,
     }
+}
+
+/// The replica specs of a distributed or cluster run: mappings that carry
+/// a container or an environment (rayjob's `workers` nests them by name).
+pub fn replicas(run: &Node) -> Vec<(String, &Node)> {
+    let is_replica =
+        |node: &Node| node.get("container").is_some() || node.get("environment").is_some();
+    let mut found = Vec::new();
+    for (key, value) in run.entries() {
+        if is_replica(value) {
+            found.push((key.name.clone(), value));
+        } else {
+            for (inner, nested) in value.entries() {
+                if is_replica(nested) {
+                    found.push((format!("{}.{}", key.name, inner.name), nested));
+                }
+            }
+        }
+    }
+    found
 }

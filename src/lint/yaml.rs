@@ -153,7 +153,12 @@ fn convert(raw: Spanned<Raw>, source: &str) -> Node {
     let at = pos(&raw.referenced);
     let value = match raw.value {
         Raw::Null => Yaml::Null,
-        Raw::Bool(flag) => Yaml::Bool(flag),
+        Raw::Bool(flag) => match written(source, &raw.referenced) {
+            // Polyaxon reads YAML with PyYAML, whose booleans are only these
+            // words: `y`, `n` and the like stay strings there.
+            Some(text) if !is_pyyaml_bool(&text) => Yaml::Str(text),
+            _ => Yaml::Bool(flag),
+        },
         Raw::Num(number) => Yaml::Num(number),
         Raw::Str(text) => Yaml::Str(text),
         Raw::Seq(items) => Yaml::Seq(items.into_iter().map(|i| convert(i, source)).collect()),
@@ -173,6 +178,16 @@ fn convert(raw: Spanned<Raw>, source: &str) -> Node {
         ),
     };
     Node { value, pos: at }
+}
+
+/// YAML 1.1's booleans as PyYAML resolves them.
+fn is_pyyaml_bool(text: &str) -> bool {
+    const WORDS: [&str; 6] = ["true", "false", "yes", "no", "on", "off"];
+    WORDS.iter().any(|word| {
+        let mut capitalized = word.to_string();
+        capitalized[..1].make_ascii_uppercase();
+        text == *word || text == capitalized || text == word.to_ascii_uppercase()
+    })
 }
 
 /// The source text of a scalar, as typed.
