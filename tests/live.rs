@@ -16,7 +16,24 @@ use support::{assert_valid_report, repo, stderr, stdout, testdata};
 const NOW: &str = "2026-11-28T10:42:30Z";
 
 fn pxdoctor(args: &[&str], kubeconfig: Option<&Path>) -> Output {
+    pxdoctor_with(args, kubeconfig, &[])
+}
+
+/// pxdoctor with these environment variables, and none of the machine's
+/// proxy settings (kube honours HTTPS_PROXY and NO_PROXY, as kubectl does).
+fn pxdoctor_with(args: &[&str], kubeconfig: Option<&Path>, env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pxdoctor"));
+    for name in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
     command
         .args(args)
         .current_dir(repo())
@@ -976,5 +993,164 @@ fn a_server_that_refuses_version_but_answers_lists_is_checked() {
             .requests()
             .iter()
             .any(|r| r.path == "/version" && r.status == 403)
+    );
+}
+
+#[test]
+fn client_certificates_and_a_working_exec_plugin_authenticate_as_kubectl_s_do() {
+    let expected = snapshot_findings("gpu-shortage");
+    // kubeadm's kubeconfig: the CA, and the user's certificate and key.
+    let (_server, dir, kubeconfig) = serve(
+        "gpu-shortage",
+        Options {
+            tls: true,
+            client_certs: true,
+            token: String::new(),
+            ..Options::default()
+        },
+    );
+    let output = pxdoctor(&["check", "-o", "json", "-v"], Some(&kubeconfig));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(json(&output)["findings"], expected);
+    let text = std::fs::read_to_string(&kubeconfig).unwrap();
+    let key_data = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("client-key-data: "))
+        .expect("the kubeconfig carries a client key")
+        .to_string();
+    use base64::Engine;
+    let key_pem = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(&key_data)
+            .unwrap(),
+    )
+    .unwrap();
+    let key_line = key_pem.lines().nth(1).unwrap();
+    for shown in [stdout(&output), stderr(&output)] {
+        assert!(
+            !shown.contains(&key_data) && !shown.contains(key_line),
+            "the client key leaked"
+        );
+    }
+    // Without the certificate the server ends the handshake: exit 3, and
+    // the message says the server wants a client certificate.
+    let anonymous = kubeconfig_edited(&kubeconfig, "no-client-cert", |text| {
+        text.lines()
+            .filter(|l| !l.contains("client-certificate-data") && !l.contains("client-key-data"))
+            .map(|l| if l == "  user:" { "  user: {}" } else { l })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let output = pxdoctor(&["check"], Some(&anonymous));
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("CertificateRequired") && message.contains("client-certificate-data"),
+        "{message}"
+    );
+    drop(dir);
+
+    // An exec plugin that prints an ExecCredential, as `aws eks get-token`
+    // and `gke-gcloud-auth-plugin` do.
+    let (_server, dir, kubeconfig) = serve_tls(Serving::SignedByCa);
+    let plugin = dir.path().join("sim-auth-plugin");
+    std::fs::write(
+        &plugin,
+        "#!/bin/sh\nprintf '%s' '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"pxdoctor-test-token\"}}'\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exec = kubeconfig_edited(&kubeconfig, "exec-works", |text| {
+        text.replace(
+            "    token: \"pxdoctor-test-token\"",
+            &format!(
+                "    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {}\n      interactiveMode: Never",
+                plugin.display()
+            ),
+        )
+    });
+    let output = pxdoctor(&["check", "-o", "json", "-v"], Some(&exec));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(json(&output)["findings"], expected);
+    assert!(!stderr(&output).contains("pxdoctor-test-token"));
+}
+
+/// A forward proxy on loopback that tunnels CONNECT requests, as squid or a
+/// corporate proxy does; it counts the tunnels it opened.
+fn connect_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let tunnels = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&tunnels);
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let counted = std::sync::Arc::clone(&counted);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap_or_default();
+                let target = match request.split_whitespace().collect::<Vec<_>>()[..] {
+                    ["CONNECT", target, _] => target.to_string(),
+                    _ => return,
+                };
+                // The headers, up to the blank line.
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                    line.clear();
+                }
+                let Ok(upstream) = std::net::TcpStream::connect(&target) else {
+                    return;
+                };
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut client = client;
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                let (mut up_read, mut up_write) = (upstream.try_clone().unwrap(), upstream);
+                let mut client_write = client.try_clone().unwrap();
+                std::thread::spawn(move || std::io::copy(&mut reader, &mut up_write));
+                let _ = std::io::copy(&mut up_read, &mut client_write);
+            });
+        }
+    });
+    (url, tunnels)
+}
+
+#[test]
+fn proxy_url_and_https_proxy_are_honoured_and_no_proxy_bypasses_them() {
+    use std::sync::atomic::Ordering;
+    let expected = snapshot_findings("gpu-shortage");
+    let (_server, _dir, kubeconfig) = serve_tls(Serving::SignedByCa);
+    let (proxy, tunnels) = connect_proxy();
+
+    let via_kubeconfig = kubeconfig_edited(&kubeconfig, "proxied", |text| {
+        text.replace(
+            "    certificate-authority:",
+            &format!("    proxy-url: {proxy}\n    certificate-authority:"),
+        )
+    });
+    let output = pxdoctor(&["check", "-o", "json"], Some(&via_kubeconfig));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(json(&output)["findings"], expected);
+    let used = tunnels.load(Ordering::SeqCst);
+    assert!(used >= 1, "proxy-url: every request goes through the proxy");
+
+    let env = [("HTTPS_PROXY", proxy.as_str())];
+    let output = pxdoctor_with(&["check", "-o", "json"], Some(&kubeconfig), &env);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(json(&output)["findings"], expected);
+    let after_env = tunnels.load(Ordering::SeqCst);
+    assert!(after_env > used, "HTTPS_PROXY is used as kubectl uses it");
+
+    let env = [("HTTPS_PROXY", proxy.as_str()), ("NO_PROXY", "127.0.0.1")];
+    let output = pxdoctor_with(&["check", "-o", "json"], Some(&kubeconfig), &env);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        tunnels.load(Ordering::SeqCst),
+        after_env,
+        "NO_PROXY bypasses it"
     );
 }

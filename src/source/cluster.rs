@@ -440,6 +440,13 @@ fn unreachable(url: &str, error: &FetchError, request_timeout: Duration) -> Erro
         FetchError::Unreachable(_) if cause == "network-unreachable" => {
             "there is no route to the server: check the VPN and the network".to_string()
         }
+        FetchError::Unreachable(_) if cause == "tls-client-certificate" => {
+            "the API server refused the TLS handshake for want of a client certificate it trusts: \
+             the kubeconfig's user needs client-certificate-data and client-key-data (or \
+             client-certificate and client-key files) issued by the cluster's CA, in date; \
+             `kubectl config view --minify` shows what the user has"
+                .to_string()
+        }
         FetchError::Unreachable(_) if cause.starts_with("tls-") => {
             "the server's TLS certificate was not accepted: the kubeconfig's \
              certificate-authority-data must be the CA that signed the server's certificate \

@@ -41,6 +41,11 @@ pub struct Options {
     /// never sends a kubeconfig token over plain HTTP (client-go sends user
     /// credentials on TLS connections only).
     pub token: String,
+    /// With `tls`: the TLS handshake requires a client certificate signed
+    /// by the simulator's CA (kube-apiserver's --client-ca-file), and the
+    /// kubeconfig's user carries one (client-certificate-data,
+    /// client-key-data). Use with an empty `token`.
+    pub client_certs: bool,
     /// Requests matching any of these get 403; SSAR answers allowed=false.
     pub forbidden: Vec<Forbidden>,
     pub faults: Faults,
@@ -52,6 +57,7 @@ impl Default for Options {
             tls: false,
             serving: Serving::SignedByCa,
             token: "pxdoctor-test-token".to_string(),
+            client_certs: false,
             forbidden: Vec::new(),
             faults: Faults::default(),
         }
@@ -126,6 +132,8 @@ pub struct ApiServer {
     addr: SocketAddr,
     token: String,
     ca_pem: Option<String>,
+    /// The client certificate and key (PEM) the kubeconfig's user presents.
+    client_identity: Option<(String, String)>,
     log: Arc<Mutex<Vec<Request>>>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -145,11 +153,11 @@ impl ApiServer {
             .set_nonblocking(true)
             .expect("apiserver simulator: non-blocking listener");
         let addr = listener.local_addr().expect("apiserver simulator: address");
-        let (acceptor, ca_pem) = if options.tls {
-            let (acceptor, ca_pem) = tls_acceptor(options.serving);
-            (Some(acceptor), Some(ca_pem))
+        let (acceptor, ca_pem, client_identity) = if options.tls {
+            let (acceptor, ca_pem, identity) = tls_acceptor(options.serving, options.client_certs);
+            (Some(acceptor), Some(ca_pem), identity)
         } else {
-            (None, None)
+            (None, None, None)
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -177,6 +185,7 @@ impl ApiServer {
             addr,
             token: options.token,
             ca_pem,
+            client_identity,
             log,
             runtime: Some(runtime),
         }
@@ -206,10 +215,23 @@ impl ApiServer {
                 yaml_string(&ca.to_string_lossy())
             ));
         }
-        let user = if self.token.is_empty() {
+        let mut user = String::new();
+        if !self.token.is_empty() {
+            user.push_str(&format!("    token: {}\n", yaml_string(&self.token)));
+        }
+        if let Some((cert, key)) = &self.client_identity {
+            use base64::Engine;
+            let b64 = |pem: &str| base64::engine::general_purpose::STANDARD.encode(pem);
+            user.push_str(&format!(
+                "    client-certificate-data: {}\n    client-key-data: {}\n",
+                b64(cert),
+                b64(key)
+            ));
+        }
+        let user = if user.is_empty() {
             "  user: {}\n".to_string()
         } else {
-            format!("  user:\n    token: {}\n", yaml_string(&self.token))
+            format!("  user:\n{user}")
         };
         let text = format!(
             "apiVersion: v1\nkind: Config\npreferences: {{}}\nclusters:\n- name: sim\n  cluster:\n{cluster}users:\n- name: sim-user\n{user}contexts:\n- name: sim\n  context:\n    cluster: sim\n    user: sim-user\n    namespace: polyaxon\ncurrent-context: sim\n"
@@ -2066,7 +2088,11 @@ fn field_value(resource: &ResourceDef, object: &Value, field: &str) -> Option<St
 /// A serving certificate as `serving` says (for 127.0.0.1 and localhost
 /// unless it names another host); returns the acceptor and the PEM the
 /// kubeconfig is to trust.
-fn tls_acceptor(serving: Serving) -> (tokio_rustls::TlsAcceptor, String) {
+#[allow(clippy::type_complexity)]
+fn tls_acceptor(
+    serving: Serving,
+    client_certs: bool,
+) -> (tokio_rustls::TlsAcceptor, String, Option<(String, String)>) {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
         KeyPair, KeyUsagePurpose,
@@ -2130,14 +2156,50 @@ fn tls_acceptor(serving: Serving) -> (tokio_rustls::TlsAcceptor, String) {
         _ => ca_cert.pem(),
     };
 
+    // A client certificate as kubeadm issues one: CN the user, O the group.
+    let client_identity = client_certs.then(|| {
+        let client_key = KeyPair::generate().expect("apiserver simulator: client key");
+        let mut params = CertificateParams::new(Vec::<String>::new())
+            .expect("apiserver simulator: client params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "kubernetes-admin");
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "kubeadm:cluster-admins");
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = params
+            .signed_by(&client_key, &issuer)
+            .expect("apiserver simulator: client certificate");
+        (cert.pem(), client_key.serialize_pem())
+    });
+
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .expect("apiserver simulator: TLS versions")
-        .with_no_client_auth()
+        .expect("apiserver simulator: TLS versions");
+    let builder = if client_certs {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(ca_cert.der().clone())
+            .expect("apiserver simulator: client CA");
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .expect("apiserver simulator: client verifier");
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let mut config = builder
         .with_single_cert(vec![server_cert.der().clone()], key)
         .expect("apiserver simulator: TLS config");
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    (tokio_rustls::TlsAcceptor::from(Arc::new(config)), trusted)
+    (
+        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        trusted,
+        client_identity,
+    )
 }

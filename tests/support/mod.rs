@@ -31,7 +31,13 @@ fn run(binary: &str, args: &[&str]) -> Output {
 }
 
 fn run_with(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(binary)
+    let mut command = Command::new(binary);
+    // Loopback only: no proxy of the machine's in the way (kube honours
+    // HTTPS_PROXY and NO_PROXY).
+    for name in ["HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"] {
+        command.env_remove(name);
+    }
+    command
         .args(args)
         .current_dir(repo())
         .env("NO_COLOR", "1")
