@@ -105,6 +105,27 @@ fn document(document: &Node, path: &Path, options: &Options, sink: &mut Sink) {
             document.get("run").is_none()
         }
     };
+    // A component says what it runs: `run`, or the 2.18 shortcuts.
+    let runs = ["run", "container", "cmd", "ports"]
+        .iter()
+        .any(|key| document.get(key).is_some());
+    if kind.as_deref() == Some("component") && !runs {
+        sink.add(
+            "invalid_value",
+            document.pos,
+            vec![
+                ("field", t("run")),
+                (
+                    "message",
+                    t("a component needs a `run` (a job, service, dag, ...) or a `container`"),
+                ),
+                (
+                    "polyaxon_error",
+                    t("Compile operation received an invalid configuration: the resolved Polyaxonfile has no run."),
+                ),
+            ],
+        );
+    }
     let mut walk = Walk::new(model, path.parent(), sink);
     walk.document(document);
     let online = std::mem::take(&mut walk.online_refs);
@@ -452,6 +473,26 @@ mod tests {
         assert_eq!(
             found(&text.replace("train.yaml", "trian.yaml")),
             vec![("missing_path_ref".to_string(), 2)]
+        );
+    }
+
+    #[test]
+    fn a_string_command_is_one_item_so_spaces_in_it_break_the_container() {
+        let one = |command: &str| {
+            lint(&format!(
+                "kind: component\nrun:\n  kind: job\n  container:\n    image: x\n    command: {command}\n    args: \"echo hi\"\n"
+            ))
+        };
+        assert_eq!(one("echo"), vec![]);
+        assert_eq!(one("[python, train.py]"), vec![]);
+        assert_eq!(
+            one("python train.py"),
+            vec![("invalid_value".to_string(), 6)]
+        );
+        // And a component must run something.
+        assert_eq!(
+            lint("kind: component\nname: idle\n"),
+            vec![("invalid_value".to_string(), 1)]
         );
     }
 }

@@ -288,6 +288,22 @@ impl<'w, 'a> Walk<'w, 'a> {
                 Yaml::Str(_) if template && field.template => {}
                 Yaml::Map(_) if field.or_map => {}
                 Yaml::Bool(_) | Yaml::Num(_) | Yaml::Str(_) if field.or_scalar => {}
+                // Polyaxon makes a container's string `command` or `args`
+                // a list of that one string.
+                Yaml::Str(text) if section.kubernetes => {
+                    if alias == "command" && text.split_whitespace().nth(1).is_some() && !template {
+                        self.wrong(
+                            value,
+                            path,
+                            &format!(
+                                "Polyaxon passes a string `command` as one item, so the container runs an executable named `{text}`, which does not exist (\"executable file not found\"); write it as a list, `[{}]`",
+                                text.split_whitespace().collect::<Vec<_>>().join(", ")
+                            ),
+                            None,
+                            None,
+                        );
+                    }
+                }
                 _ if inner.unchecked => {}
                 _ => self.shape(value, inner.at, path, "a list"),
             },
