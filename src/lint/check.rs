@@ -126,9 +126,7 @@ fn document(document: &Node, path: &Path, options: &Options, sink: &mut Sink) {
             ],
         );
     }
-    let mut walk = Walk::new(model, path.parent(), sink);
-    walk.document(document);
-    let online = std::mem::take(&mut walk.online_refs);
+    let online = Walk::new(model, path.parent(), sink).document(document);
     online_refs(&online, sink);
     if is_operation {
         operation(document, sink);

@@ -24,8 +24,8 @@ pub struct Walk<'w, 'a> {
     sink: &'w mut Sink<'a>,
     /// The file's directory, where `pathRef`s are resolved.
     dir: Option<&'w Path>,
-    /// hubRef / urlRef values met, for one note per file.
-    pub online_refs: Vec<(String, String, Pos)>,
+    /// hubRef / urlRef values met, for the report's "not checked" list.
+    online_refs: Vec<(String, String, Pos)>,
 }
 
 /// How a mapping is reached.
@@ -50,8 +50,9 @@ impl<'w, 'a> Walk<'w, 'a> {
         }
     }
 
-    /// A whole document: its top-level keys, then its section.
-    pub fn document(&mut self, document: &Node) {
+    /// A whole document: its top-level keys, then its section. Returns the
+    /// references (hubRef, urlRef) only Polyaxon's API can resolve.
+    pub fn document(mut self, document: &Node) -> Vec<(String, String, Pos)> {
         let kind = document.str_at("kind");
         let section = match kind.as_deref() {
             Some(kind) if self.model.top.contains_key(kind) => self.model.top[kind].clone(),
@@ -74,6 +75,7 @@ impl<'w, 'a> Walk<'w, 'a> {
         };
         self.section(document, &section, "", reach);
         self.shortcuts(document);
+        self.online_refs
     }
 
     /// The 2.18 top-level shortcuts (`env`, `resources`) have validators
@@ -384,9 +386,8 @@ impl<'w, 'a> Walk<'w, 'a> {
         }
         let options: Vec<&str> = field.options.keys().map(String::as_str).collect();
         match value.str_at(on) {
-            Some(kind) if is_template(value.get(on).unwrap_or(value)) => {
-                let _ = kind;
-            }
+            // A templated kind is only known at run time.
+            Some(_) if value.get(on).is_some_and(is_template) => {}
             Some(kind) => match field.options.get(&kind) {
                 Some(model) => self.section(value, model, path, reach),
                 None if field.unknown == Verdict::Accepted => {}
