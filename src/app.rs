@@ -85,6 +85,8 @@ fn check(args: &CheckArgs) -> Result<u8> {
     crate::facts::workloads::pod::select_label_keys(config.label_keys());
     let runtime = runtime()?;
     let sieve = event_sieve(&engine);
+    // With --run, live: the runs the cluster was asked about, by full uuid.
+    let mut scoped_runs: Option<Vec<String>> = None;
     let (mut inventory, mut source, live) = match &args.snapshot {
         Some(path) => {
             let inventory = snapshot::load_sieved(path, &sieve)?;
@@ -108,9 +110,11 @@ fn check(args: &CheckArgs) -> Result<u8> {
                 false,
                 args.probes.no_api,
                 sieve,
+                &args.runs,
                 deadline,
             ))?;
             gathered.inventory.polyaxon_api = probe;
+            scoped_runs = gathered.runs.take();
             let source = Source {
                 kind: "cluster".into(),
                 path: None,
@@ -121,6 +125,9 @@ fn check(args: &CheckArgs) -> Result<u8> {
             (gathered.inventory, source, true)
         }
     };
+    // Where a cluster was looked at, before -A's namespaces are filled
+    // in from what was found.
+    let looked_in = scope_words(&source.namespaces);
     let probes = runtime.block_on(probe_stores(
         &args.probes,
         &inventory,
@@ -150,8 +157,16 @@ fn check(args: &CheckArgs) -> Result<u8> {
             .into_iter()
             .collect();
     }
-    let mut skipped: Vec<Skipped> = [("Pod", "pods"), ("Event", "events"), ("Node", "nodes")]
-        .into_iter()
+    // A snapshot may lack a kind; a cluster's missing kind is a gap (and
+    // `--run` asks for nodes only when its pods need them).
+    let expected: &[(&str, &str)] = if live {
+        &[]
+    } else {
+        &[("Pod", "pods"), ("Event", "events"), ("Node", "nodes")]
+    };
+    let mut skipped: Vec<Skipped> = expected
+        .iter()
+        .copied()
         .filter(|(kind, _)| !inventory.kinds_seen.contains(*kind))
         .filter(|(_, resource)| !inventory.gaps.iter().any(|g| g.resource == *resource))
         .map(|(_, resource)| Skipped {
@@ -169,13 +184,31 @@ fn check(args: &CheckArgs) -> Result<u8> {
     let now = now(&inventory, live)?;
     let mut inventory = inventory;
     inventory.grace_seconds = config.grace_seconds;
-    let facts = inventory.correlate(now);
+    let mut facts = inventory.correlate(now);
+    if let Some(uuids) = &scoped_runs {
+        // Pods of other runs were read for the capacity they hold on
+        // nodes; the runs checked are those asked about.
+        facts.runs.retain(|uuid| uuids.contains(uuid));
+    }
     for wanted in &args.runs {
         if !facts
             .runs
             .iter()
             .any(|uuid| uuid.starts_with(wanted.as_str()))
         {
+            if scoped_runs.is_some() {
+                return Err(Error::Usage(format!(
+                    "--run {wanted}: nothing {looked_in} belongs to this run: no pod, Job or \
+                     Polyaxon resource labelled {}={wanted}, no event about \
+                     plx-operation-{wanted}{}",
+                    crate::facts::workloads::run::INSTANCE,
+                    if args.cluster.all_namespaces {
+                        ""
+                    } else {
+                        " (-A looks in every namespace)"
+                    }
+                )));
+            }
             let known: Vec<String> = facts
                 .runs
                 .iter()
@@ -232,6 +265,15 @@ fn check(args: &CheckArgs) -> Result<u8> {
     };
     report::output::write(&destinations, &mut report, &context)?;
     Ok(fail_on.exit_code(&report))
+}
+
+/// "in ml, polyaxon", or "in any namespace" (-A).
+fn scope_words(namespaces: &[String]) -> String {
+    if namespaces.is_empty() {
+        "in any namespace".to_string()
+    } else {
+        format!("in {}", namespaces.join(", "))
+    }
 }
 
 /// Keeps the events some loaded rule could match (and those joins read):
@@ -401,13 +443,21 @@ fn cluster_options(args: &ClusterArgs) -> ClusterOptions {
         chunk_size: args.chunk_size as usize,
         verbose: args.verbose > 0,
         sieve: Sieve::default(),
+        runs: Vec::new(),
     }
 }
 
 /// Reads the cluster within --timeout, whatever happens underneath.
-async fn gather(args: &ClusterArgs, keep_raw: bool, sieve: Sieve) -> Result<cluster::Gathered> {
+/// `runs` (check's `--run`): only these runs' objects are fetched.
+async fn gather(
+    args: &ClusterArgs,
+    keep_raw: bool,
+    sieve: Sieve,
+    runs: &[String],
+) -> Result<cluster::Gathered> {
     let options = ClusterOptions {
         sieve,
+        runs: runs.to_vec(),
         ..cluster_options(args)
     };
     // The fetcher stops at the deadline; this is the backstop.
@@ -512,9 +562,10 @@ async fn gather_and_ask(
     keep_raw: bool,
     no_api: bool,
     sieve: Sieve,
+    runs: &[String],
     deadline: tokio::time::Instant,
 ) -> Result<(cluster::Gathered, Option<ApiProbe>)> {
-    let gathered = gather(args, keep_raw, sieve).await?;
+    let gathered = gather(args, keep_raw, sieve, runs).await?;
     let probe = if no_api {
         None
     } else {
@@ -536,6 +587,7 @@ fn collect(args: &CollectArgs) -> Result<u8> {
         true,
         args.probes.no_api,
         Sieve::default(),
+        &[],
         deadline,
     ))?;
     let probes = runtime

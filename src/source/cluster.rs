@@ -20,7 +20,7 @@ use crate::facts::artifacts::agent_config;
 use crate::facts::inventory::sieve::Sieve;
 use crate::facts::{CollectionGap, Inventory, LogTail};
 
-use super::fetch::{FetchError, Fetcher, Listing};
+use super::fetch::{FetchError, Fetcher, Listing, encode};
 use super::objects;
 use super::resources::{POLYAXON, RESOURCES, Resource};
 use crate::redact;
@@ -42,6 +42,8 @@ pub struct ClusterOptions {
     pub verbose: bool,
     /// Which events are kept as pages are decoded.
     pub sieve: Sieve,
+    /// `--run`: uuids or prefixes; only these runs' objects are fetched.
+    pub runs: Vec<String>,
 }
 
 /// One list as collected: its objects, for a bundle (redacted).
@@ -61,6 +63,9 @@ pub struct Gathered {
     /// Present when asked for (collect): the lists, redacted.
     pub raw: Vec<RawList>,
     pub requests: usize,
+    /// With `--run`: the full uuids the runs asked for resolved to (only
+    /// their objects were fetched).
+    pub runs: Option<Vec<String>>,
 }
 
 /// Reads the cluster. `keep_raw` keeps redacted objects for a bundle.
@@ -91,30 +96,37 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
 
     fetcher.say("discovering Polyaxon's custom resources".into());
     let crds = polyaxon_crds(&fetcher).await;
-    let polyaxon = POLYAXON.iter().filter(|r| {
-        crds.as_ref()
-            .is_some_and(|found| found.contains(&r.full_name()))
-    });
+    let polyaxon: Vec<&'static Resource> = POLYAXON
+        .iter()
+        .filter(|r| {
+            crds.as_ref()
+                .is_some_and(|found| found.contains(&r.full_name()))
+        })
+        .collect();
 
-    let mut jobs = JoinSet::new();
-    for resource in RESOURCES.iter().chain(polyaxon) {
-        let scopes: Vec<Option<String>> = if resource.namespaced {
-            scopes.clone()
-        } else {
-            vec![None]
-        };
-        for scope in scopes {
-            let done = early.iter().any(|listed| {
-                listed.resource.full_name() == resource.full_name() && listed.namespace == scope
-            });
-            if done {
-                continue;
-            }
-            let fetcher = fetcher.clone();
-            let sieve = options.sieve.clone();
-            jobs.spawn(async move { list(&fetcher, resource, scope, keep_raw, sieve).await });
-        }
-    }
+    let (outcomes, runs) = if options.runs.is_empty() {
+        let outcomes = list_everything(
+            &fetcher,
+            &scopes,
+            &polyaxon,
+            early,
+            keep_raw,
+            &options.sieve,
+        )
+        .await;
+        (outcomes, None)
+    } else {
+        let scoped = super::run_scope::collect(
+            &fetcher,
+            &scopes,
+            &polyaxon,
+            &options.runs,
+            early,
+            &options.sieve,
+        )
+        .await?;
+        (scoped.outcomes, Some(scoped.uuids))
+    };
     let mut inventory = Inventory {
         polyaxon_crds: crds,
         ..Inventory::default()
@@ -123,11 +135,6 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
     let mut problems = Vec::new();
     let mut failures = Vec::new();
     let mut succeeded = 0;
-    let mut outcomes = early;
-    while let Some(joined) = jobs.join_next().await {
-        let Ok(outcome) = joined else { continue };
-        outcomes.push(outcome);
-    }
     for outcome in outcomes {
         match outcome.result {
             Ok(()) => {
@@ -136,16 +143,16 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
                 raw.extend(outcome.raw);
                 problems.extend(outcome.problems);
             }
-            Err(error) => failures.push((outcome.resource, outcome.namespace, error)),
+            Err(error) => failures.push((outcome.resource, outcome.verb, outcome.namespace, error)),
         }
     }
     if succeeded == 0
-        && let Some((_, _, error)) = failures.first()
+        && let Some((_, _, _, error)) = failures.first()
     {
         return Err(unreachable(&server, error, options.request_timeout));
     }
-    for (resource, namespace, error) in failures {
-        inventory.gaps.push(gap(resource, namespace, &error));
+    for (resource, verb, namespace, error) in failures {
+        inventory.gaps.push(gap(resource, verb, namespace, &error));
     }
     if !namespaces.is_empty() {
         // Namespaced objects were read in these namespaces only.
@@ -158,7 +165,7 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
     fetcher.say("reading the artifacts store's Secret".into());
     store_secrets(&fetcher, &mut inventory, keep_raw.then_some(&mut raw)).await;
     fetcher.say("reading the logs of failing Polyaxon containers".into());
-    let logs = tails(&fetcher, &inventory).await;
+    let logs = tails(&fetcher, &inventory, runs.as_ref()).await;
     inventory.logs.extend(logs);
     if let Some(progress) = progress {
         progress.finish_and_clear();
@@ -170,7 +177,47 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
         namespaces,
         raw,
         requests,
+        runs,
     })
+}
+
+/// Every resource in every scope, one paginated LIST each, concurrently;
+/// `early` holds the lists namespace discovery already made.
+async fn list_everything(
+    fetcher: &Arc<Fetcher>,
+    scopes: &[Option<String>],
+    polyaxon: &[&'static Resource],
+    early: Vec<Listed>,
+    keep_raw: bool,
+    sieve: &Sieve,
+) -> Vec<Listed> {
+    let mut jobs = JoinSet::new();
+    for resource in RESOURCES.iter().chain(polyaxon.iter().copied()) {
+        let scopes: Vec<Option<String>> = if resource.namespaced {
+            scopes.to_vec()
+        } else {
+            vec![None]
+        };
+        for scope in scopes {
+            let done = early.iter().any(|listed| {
+                listed.resource.full_name() == resource.full_name() && listed.namespace == scope
+            });
+            if done {
+                continue;
+            }
+            let fetcher = fetcher.clone();
+            let sieve = sieve.clone();
+            jobs.spawn(async move {
+                list(&fetcher, resource, scope, Query::All, keep_raw, sieve).await
+            });
+        }
+    }
+    let mut outcomes = early;
+    while let Some(joined) = jobs.join_next().await {
+        let Ok(outcome) = joined else { continue };
+        outcomes.push(outcome);
+    }
+    outcomes
 }
 
 /// A client from kubectl's flags: the kubeconfig (or KUBECONFIG's files,
@@ -533,6 +580,7 @@ async fn namespaces(
                 &fetcher,
                 config_maps,
                 Some(namespace),
+                Query::All,
                 keep_raw,
                 Sieve::default(),
             )
@@ -573,36 +621,86 @@ async fn polyaxon_crds(fetcher: &Fetcher) -> Option<BTreeSet<String>> {
     Some(found)
 }
 
-struct Listed {
-    resource: &'static Resource,
-    namespace: Option<String>,
-    result: std::result::Result<(), FetchError>,
-    inventory: Inventory,
-    raw: Vec<RawList>,
-    problems: Vec<Problem>,
+pub(super) struct Listed {
+    pub resource: &'static Resource,
+    pub namespace: Option<String>,
+    /// "list", or "get" for one object by name.
+    pub verb: &'static str,
+    pub result: std::result::Result<(), FetchError>,
+    pub inventory: Inventory,
+    pub raw: Vec<RawList>,
+    pub problems: Vec<Problem>,
 }
 
-/// One resource in one scope: asked about first, then listed page by page.
-async fn list(
+/// Which objects of a resource a LIST asks for.
+#[derive(Debug, Clone)]
+pub(super) enum Query {
+    All,
+    /// A label selector, as kubectl's `-l` takes it.
+    Labels(String),
+    /// A field selector, as kubectl's `--field-selector` takes it.
+    Fields(String),
+}
+
+impl Query {
+    /// As -v says it: `labelled app=x`, `where involvedObject.name=y`.
+    pub(super) fn words(&self) -> String {
+        match self {
+            Query::All => "all".to_string(),
+            Query::Labels(selector) => format!("labelled {selector}"),
+            Query::Fields(selector) => format!("where {selector}"),
+        }
+    }
+
+    pub(super) fn parameter(&self) -> String {
+        match self {
+            Query::All => String::new(),
+            Query::Labels(selector) => format!("labelSelector={}", encode(selector)),
+            Query::Fields(selector) => format!("fieldSelector={}", encode(selector)),
+        }
+    }
+}
+
+/// One resource in one scope, listed page by page. A whole list is asked
+/// about first (SelfSubjectAccessReview: its answer names the missing
+/// permission); a selected one is small, and its own 403 says as much.
+pub(super) async fn list(
     fetcher: &Fetcher,
     resource: &'static Resource,
     namespace: Option<String>,
+    query: Query,
     keep_raw: bool,
     sieve: Sieve,
 ) -> Listed {
     let mut listed = Listed {
         resource,
         namespace: namespace.clone(),
+        verb: "list",
         result: Ok(()),
         inventory: Inventory::default(),
         raw: Vec::new(),
         problems: Vec::new(),
     };
-    if let Some(message) = denied(fetcher, resource, namespace.as_deref()).await {
+    if matches!(query, Query::All)
+        && let Some(message) = denied(fetcher, resource, namespace.as_deref()).await
+    {
         listed.result = Err(FetchError::Forbidden(message));
         return listed;
     }
-    let path = resource.path(namespace.as_deref());
+    let mut path = resource.path(namespace.as_deref());
+    match &query {
+        Query::All => {}
+        Query::Labels(_) | Query::Fields(_) => {
+            fetcher.explain(format!(
+                "{} {}, {}",
+                resource.plural,
+                scope_words(namespace.as_deref()),
+                query.words()
+            ));
+            path.push('?');
+            path.push_str(&query.parameter());
+        }
+    }
     // Decoding problems name the request, as a file would be named.
     let shown = PathBuf::from(format!("GET {path}"));
     fetcher.say(format!(
@@ -663,7 +761,7 @@ async fn list(
     listed
 }
 
-fn scope_words(namespace: Option<&str>) -> String {
+pub(super) fn scope_words(namespace: Option<&str>) -> String {
     match namespace {
         Some(namespace) => format!("in {namespace}"),
         None => "in all namespaces".into(),
@@ -714,14 +812,19 @@ async fn denied(fetcher: &Fetcher, resource: &Resource, namespace: Option<&str>)
     Some(message)
 }
 
-fn gap(resource: &Resource, namespace: Option<String>, error: &FetchError) -> CollectionGap {
+fn gap(
+    resource: &Resource,
+    verb: &str,
+    namespace: Option<String>,
+    error: &FetchError,
+) -> CollectionGap {
     let reason = match error {
         FetchError::Forbidden(_) | FetchError::Unauthorized(_) => "forbidden",
         FetchError::Timeout => "timeout",
         _ => "error",
     };
     CollectionGap {
-        verb: "list".into(),
+        verb: verb.into(),
         resource: resource.plural.into(),
         group: resource.group.into(),
         namespace: namespace.filter(|_| resource.namespaced),
@@ -797,11 +900,21 @@ async fn store_secrets(
 }
 
 /// The last lines of failing Polyaxon containers, and of the agent and
-/// operator: what they printed is often the explanation.
-async fn tails(fetcher: &Fetcher, inventory: &Inventory) -> Vec<LogTail> {
+/// operator: what they printed is often the explanation. With `--run`,
+/// only those runs' containers: nothing else is reported.
+async fn tails(
+    fetcher: &Fetcher,
+    inventory: &Inventory,
+    runs: Option<&Vec<String>>,
+) -> Vec<LogTail> {
     const MAX_LOGS: usize = 50;
     let mut wanted = Vec::new();
     for pod in &inventory.pods {
+        if let Some(runs) = runs
+            && !pod.run.as_ref().is_some_and(|run| runs.contains(&run.uuid))
+        {
+            continue;
+        }
         let platform = matches!(
             pod.component.as_deref(),
             Some("polyaxon-agent" | "polyaxon-operator")

@@ -346,6 +346,13 @@ impl Fetcher {
         Ok(())
     }
 
+    /// With -v, a line saying what is fetched and why, in kubectl's words.
+    pub fn explain(&self, line: String) {
+        if self.verbose {
+            self.note(line);
+        }
+    }
+
     fn log(&self, method: &str, path: &str, status: &str, millis: u128) {
         if self.verbose {
             self.note(format!("{method} {path} {status} {millis}ms"));
@@ -376,7 +383,8 @@ fn describe_client_error(error: &kube::Error) -> String {
 }
 
 /// Percent-encodes a continue token for a query string.
-fn encode(token: &str) -> String {
+/// Percent-encodes a query value (a continue token, a selector).
+pub fn encode(token: &str) -> String {
     let mut out = String::with_capacity(token.len());
     for byte in token.bytes() {
         match byte {

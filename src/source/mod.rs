@@ -11,6 +11,7 @@ pub mod pinned;
 pub mod polyaxon_api;
 pub mod resolver;
 pub mod resources;
+mod run_scope;
 pub mod s3;
 pub mod snapshot;
 pub mod tls;
