@@ -54,6 +54,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Check(args) => check(&args),
         Command::Collect(args) => collect(&args),
         Command::Lint(args) => crate::lint::run(&args),
+        Command::Access(args) => crate::access::run(&args),
         Command::Rules { command } => rules(command),
         Command::Version => {
             crate::sink::out(&format!("pxdoctor {}", env!("CARGO_PKG_VERSION")));
@@ -421,7 +422,7 @@ fn now(inventory: &crate::facts::Inventory, live: bool) -> Result<jiff::Timestam
     Ok(recorded.unwrap_or_else(jiff::Timestamp::now))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -449,7 +450,7 @@ fn cluster_options(args: &ClusterArgs) -> ClusterOptions {
 
 /// Reads the cluster within --timeout, whatever happens underneath.
 /// `runs` (check's `--run`): only these runs' objects are fetched.
-async fn gather(
+pub(crate) async fn gather(
     args: &ClusterArgs,
     keep_raw: bool,
     sieve: Sieve,

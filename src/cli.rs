@@ -25,6 +25,9 @@ pub enum Command {
     Collect(CollectArgs),
     /// Check polyaxonfiles before submitting them: DAG, params, fields, resources.
     Lint(LintArgs),
+    /// Who may do what: every permission Polyaxon's service accounts need,
+    /// in every namespace its runs go to, granted (by which binding) or missing.
+    Access(AccessArgs),
     /// The rule catalogue: list, explain and self-test rules.
     Rules {
         #[command(subcommand)]
@@ -52,6 +55,8 @@ pub enum Output {
     Sarif,
     Junit,
     Markdown,
+    /// One line per finding: SEVERITY RULE SUBJECT: title.
+    Short,
 }
 
 /// One `-o FORMAT[=PATH]`: a format, and the file it goes to (stdout when
@@ -187,6 +192,53 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AccessArgs {
+    /// A snapshot to read the RBAC objects from, instead of the cluster.
+    #[arg(long, value_name = "PATH")]
+    pub snapshot: Option<PathBuf>,
+
+    /// Also check this service account against every permission Polyaxon's
+    /// accounts need: system:serviceaccount:NAMESPACE:NAME. Repeatable.
+    #[arg(long = "subject", value_name = "USER", value_parser = parse_subject)]
+    pub subjects: Vec<(String, String)>,
+
+    /// table (a matrix per account: resources × verbs, ✓ granted, ✗
+    /// missing, ? unknown), json or markdown.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT",
+        default_value = "table"
+    )]
+    pub output: AccessOutput,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccessOutput {
+    Table,
+    Json,
+    Markdown,
+}
+
+/// `system:serviceaccount:NS:NAME`, as the API server names the account.
+pub fn parse_subject(text: &str) -> Result<(String, String), String> {
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    match parts.as_slice() {
+        ["system", "serviceaccount", namespace, name]
+            if !namespace.is_empty() && !name.is_empty() =>
+        {
+            Ok((namespace.to_string(), name.to_string()))
+        }
+        _ => Err(format!(
+            "`{text}` is not a service account: write system:serviceaccount:NAMESPACE:NAME"
+        )),
+    }
 }
 
 /// What is probed besides the cluster: the Polyaxon API and the artifacts
@@ -449,6 +501,7 @@ impl From<Output> for crate::report::Format {
             Output::Sarif => Format::Sarif,
             Output::Junit => Format::Junit,
             Output::Markdown => Format::Markdown,
+            Output::Short => Format::Short,
         }
     }
 }

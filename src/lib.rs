@@ -5,6 +5,7 @@
 //! against those records, and the [`report`] sorts, folds and renders the
 //! findings. [`app`] wires the commands of [`cli`] onto that pipeline.
 
+pub mod access;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -228,6 +228,72 @@ fn markdown_has_a_summary_line_a_table_and_details() {
     assert!(!text.contains("<script"));
 }
 
+/// `-o short`: exactly one line per finding, each `SEVERITY RULE SUBJECT:
+/// title`, on every scenario (findings and lines in the same order).
+#[test]
+fn short_prints_one_line_per_finding_on_every_scenario_and_for_lint() {
+    let mut lines_seen = 0;
+    for scenario in scenarios() {
+        let (report, _) = check_json(&testdata(&scenario), &[]);
+        let output = pxdoctor(&["check", "--snapshot", &snapshot(&scenario), "-o", "short"]);
+        let text = stdout(&output);
+        let findings = report["findings"].as_array().unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), findings.len(), "{scenario}:\n{text}");
+        for (line, finding) in lines.iter().zip(findings) {
+            let head = format!(
+                "{} {} ",
+                finding["severity"].as_str().unwrap(),
+                finding["rule"].as_str().unwrap()
+            );
+            assert!(line.starts_with(&head), "{scenario}: {line}");
+            let title = finding["title"].as_str().unwrap();
+            assert!(line.ends_with(&format!(": {title}")), "{scenario}: {line}");
+            assert!(!line.contains('\u{1b}'), "no colour off a terminal: {line}");
+            if let Some(uuid) = finding["subject"]["run"]["uuid"].as_str() {
+                assert!(line.contains(&uuid[..8]), "{scenario}: {line}");
+            }
+        }
+        lines_seen += lines.len();
+    }
+    assert!(lines_seen >= 50, "{lines_seen}");
+    let output = pxdoctor(&[
+        "check",
+        "--snapshot",
+        &snapshot("gpu-shortage"),
+        "-o",
+        "short",
+    ]);
+    assert!(
+        stdout(&output).lines().any(|line| line
+            == "error PXD-PEND-003 polyaxon/2af43334 (op finetune-70b): \
+                Pending forever: nvidia.com/gpu request larger than any node"),
+        "{}",
+        stdout(&output)
+    );
+
+    // lint: a polyaxonfile's findings are at file:line:column.
+    let broken = repo().join("testdata/polyaxonfiles/broken");
+    let json = pxdoctor(&["lint", &broken.to_string_lossy(), "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let short = pxdoctor(&["lint", &broken.to_string_lossy(), "-o", "short"]);
+    let text = stdout(&short);
+    let findings = report["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    assert_eq!(text.lines().count(), findings.len(), "{text}");
+    for (line, finding) in text.lines().zip(findings) {
+        let at = &finding["location"];
+        let place = format!(
+            " {}:{}:{}: ",
+            at["file"].as_str().unwrap(),
+            at["line"],
+            at["column"]
+        );
+        assert!(line.contains(&place), "{line} lacks{place}");
+    }
+    assert_eq!(short.status.code(), json.status.code());
+}
+
 #[test]
 fn several_outputs_come_from_one_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -453,6 +519,9 @@ fn completions_and_man_pages_are_generated() {
             "{shell}: flags of check"
         );
         assert!(script.contains("markdown"), "{shell}: -o formats");
+        assert!(script.contains("short"), "{shell}: -o short");
+        assert!(script.contains("access"), "{shell}: the access command");
+        assert!(script.contains("subject"), "{shell}: access --subject");
     }
     let output = pxdoctor(&["completions", "tcsh"]);
     assert_eq!(output.status.code(), Some(2));
@@ -467,6 +536,8 @@ fn completions_and_man_pages_are_generated() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let check = std::fs::read_to_string(dir.path().join("pxdoctor-check.1")).unwrap();
     assert!(check.contains("show\\-suppressed"), "{check}");
+    let access = std::fs::read_to_string(dir.path().join("pxdoctor-access.1")).unwrap();
+    assert!(access.contains("\\-\\-subject"), "{access}");
 }
 
 #[test]

@@ -323,3 +323,199 @@ fn the_runs_in_polyaxon_are_fine_and_the_agent_there_too() {
         assert_eq!(finding["subject"]["namespace"], "ml-team", "{finding:#}");
     }
 }
+
+/// `pxdoctor access ARGS -o json`: the document and the exit code.
+fn access(args: &[&str]) -> (Value, i32, String) {
+    let mut all = vec!["access"];
+    all.extend(args);
+    all.extend(["-o", "json"]);
+    let output = support::pxdoctor(&all);
+    let document = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (
+        document,
+        output.status.code().unwrap_or(-1),
+        support::stderr(&output),
+    )
+}
+
+fn rows_in<'a>(document: &'a Value, namespace: &str) -> Vec<&'a Value> {
+    document["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["namespace"] == namespace)
+        .collect()
+}
+
+fn serve(
+    dir: &Path,
+    options: support::apiserver::Options,
+) -> (support::apiserver::ApiServer, tempfile::TempDir, String) {
+    let server = support::apiserver::ApiServer::start(dir, options);
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(home.path());
+    let kubeconfig = kubeconfig.to_string_lossy().into_owned();
+    (server, home, kubeconfig)
+}
+
+#[test]
+fn access_shows_every_grant_and_its_kubectl_lines_make_it_whole_live() {
+    let dir = scenario_copy();
+    let snapshot = dir.path().to_string_lossy().into_owned();
+    let (offline, code, said) = access(&["--snapshot", &snapshot]);
+    assert_eq!(code, 1, "{said}");
+    let ml_team = rows_in(&offline, "ml-team");
+    let polyaxon = rows_in(&offline, "polyaxon");
+    assert!(ml_team.len() > 50 && polyaxon.len() == ml_team.len());
+    assert!(
+        ml_team
+            .iter()
+            .all(|r| r["granted"] == false && r["via"].is_null())
+    );
+    assert!(polyaxon.iter().all(|r| r["granted"] == true));
+    let agent_pods = polyaxon
+        .iter()
+        .find(|r| r["component"] == "agent" && r["resource"] == "pods" && r["verb"] == "create")
+        .expect("the agent creates pods");
+    assert_eq!(
+        agent_pods["via"],
+        json!({
+            "binding": "RoleBinding polyaxon/plx-polyaxon-agent-role-binding",
+            "role": "Role polyaxon/plx-polyaxon-agent-role",
+            "aggregated_from": null,
+        })
+    );
+    assert!(
+        ml_team
+            .iter()
+            .any(|r| r["subject"] == "system:serviceaccount:ml-team:plx-polyaxon-runs-sa"),
+        "the runs' account is the one in the run namespace"
+    );
+
+    // The same from the cluster.
+    let (server, _home, kubeconfig) = serve(dir.path(), Default::default());
+    let (live, code, said) = access(&["--kubeconfig", &kubeconfig]);
+    assert_eq!(code, 1, "{said}");
+    assert_eq!(live["rows"], offline["rows"]);
+    drop(server);
+
+    // The printed lines, applied as kubectl would: everything is granted.
+    let commands: Vec<String> = live["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["commands"].as_array().unwrap().clone())
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(commands.len(), 10 + 6 + 2, "{commands:#?}");
+    assert!(commands.iter().all(|c| c.contains(" -n ml-team ")));
+    write_objects(
+        dir.path(),
+        "access-grants.json",
+        commands.iter().map(|c| kubectl_object(c)).collect(),
+    );
+    let (_server, _home, kubeconfig) = serve(dir.path(), Default::default());
+    let (after, code, said) = access(&["--kubeconfig", &kubeconfig]);
+    assert_eq!(code, 0, "{said}");
+    assert!(
+        after["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["granted"] == true)
+    );
+    assert_eq!(after["grants"], json!([]));
+
+    // The table: a matrix per account, the bindings, the lines.
+    let table = support::pxdoctor(&[
+        "access",
+        "--snapshot",
+        &testdata(SCENARIO).to_string_lossy(),
+    ]);
+    let text = support::stdout(&table);
+    assert!(text.contains(
+        "✓ via RoleBinding polyaxon/plx-polyaxon-agent-role-binding → Role polyaxon/plx-polyaxon-agent-role"
+    ));
+    assert!(text.contains("agent system:serviceaccount:polyaxon:plx-polyaxon-agent-sa in ml-team"));
+    assert!(text.contains(
+        "kubectl create rolebinding pxdoctor-plx-polyaxon-runs-sa-get-list-watch -n ml-team"
+    ));
+    assert!(
+        text.contains("115 missing, 115 granted, 0 unknown"),
+        "{text}"
+    );
+    let markdown = support::pxdoctor(&[
+        "access",
+        "--snapshot",
+        &testdata(SCENARIO).to_string_lossy(),
+        "-o",
+        "markdown",
+    ]);
+    assert!(support::stdout(&markdown).contains("| `pods/log` | ✗ | ✗ | ✗ |"));
+}
+
+#[test]
+fn access_checks_other_accounts_and_never_turns_unread_rbac_into_missing() {
+    let snapshot = testdata(SCENARIO).to_string_lossy().into_owned();
+    let other = "system:serviceaccount:ml-team:reader";
+    let (document, code, said) = access(&["--snapshot", &snapshot, "--subject", other]);
+    assert_eq!(code, 1, "{said}");
+    let rows: Vec<&Value> = document["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["subject"] == other)
+        .collect();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| r["component"].is_null() && r["granted"] == false)
+    );
+    let namespaces: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r["namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(namespaces, ["ml-team", "polyaxon"].into());
+
+    let (_, code, said) = access(&["--snapshot", &snapshot, "--subject", "reader"]);
+    assert_eq!(code, 2, "{said}");
+    assert!(
+        said.contains("--subject") && said.contains("system:serviceaccount:NAMESPACE:NAME"),
+        "{said}"
+    );
+
+    // Roles in ml-team unreadable: its cells are unknown, not missing.
+    let forbid = |resource: &str, namespace: Option<&str>| support::apiserver::Forbidden {
+        verb: "*".into(),
+        resource: resource.into(),
+        group: "rbac.authorization.k8s.io".into(),
+        namespace: namespace.map(str::to_string),
+    };
+    let options = support::apiserver::Options {
+        forbidden: vec![forbid("roles", Some("ml-team"))],
+        ..Default::default()
+    };
+    let (_server, _home, kubeconfig) = serve(&testdata(SCENARIO), options);
+    let (document, code, said) = access(&["--kubeconfig", &kubeconfig]);
+    let ml_team = rows_in(&document, "ml-team");
+    assert!(!ml_team.is_empty(), "{said}");
+    assert!(ml_team.iter().all(|r| r["granted"].is_null()), "{said}");
+    assert_eq!(code, 0, "nothing known to be missing: {said}");
+
+    // No ClusterRoles at all: nothing can be said; exit 3 naming the grant.
+    let options = support::apiserver::Options {
+        forbidden: vec![forbid("clusterroles", None)],
+        ..Default::default()
+    };
+    let (_server, _home, kubeconfig) = serve(&testdata(SCENARIO), options);
+    let (_, code, said) = access(&["--kubeconfig", &kubeconfig]);
+    assert_eq!(code, 3, "{said}");
+    assert!(
+        said.contains("list clusterroles at the cluster scope"),
+        "{said}"
+    );
+    assert!(
+        said.contains("kubectl create clusterrole pxdoctor-rbac-reader"),
+        "{said}"
+    );
+}

@@ -8,6 +8,7 @@ pub mod markdown;
 pub mod output;
 pub mod sarif;
 pub mod schema;
+pub mod short;
 pub mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -577,6 +578,7 @@ pub enum Format {
     Sarif,
     Junit,
     Markdown,
+    Short,
 }
 
 /// A rule as the renderers describe it: SARIF lists every rule with its
@@ -624,6 +626,7 @@ pub fn render(format: Format, report: &Report, context: &RenderContext<'_>) -> S
         Format::Sarif => sarif::render(report, context),
         Format::Junit => junit::render(report, context),
         Format::Markdown => markdown::render(report),
+        Format::Short => short::render(report),
     }
 }
 

@@ -105,5 +105,6 @@ fn name(format: Format) -> &'static str {
         Format::Sarif => "sarif",
         Format::Junit => "junit",
         Format::Markdown => "markdown",
+        Format::Short => "short",
     }
 }

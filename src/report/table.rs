@@ -154,7 +154,7 @@ fn body(finding: &Finding, notes: &mut Vec<String>) -> String {
     lines.join("\n")
 }
 
-fn severity_style(severity: Severity) -> Style {
+pub(super) fn severity_style(severity: Severity) -> Style {
     match severity {
         Severity::Error => Style::new().red(),
         Severity::Warning => Style::new().yellow(),

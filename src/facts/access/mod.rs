@@ -2,6 +2,7 @@
 //! accounts need, the refusals seen, and the permissions they lack.
 
 pub mod forbidden;
+pub mod matrix;
 pub mod needs;
 pub mod permission;
 pub mod rbac;

@@ -337,30 +337,16 @@ pub struct Inputs<'a> {
 
 /// One service account, where it acts.
 #[derive(PartialEq)]
-struct Account {
-    component: Component,
-    namespace: String,
-    name: String,
+pub(super) struct Account {
+    pub component: Component,
+    pub namespace: String,
+    pub name: String,
 }
 
 impl Inputs<'_> {
     /// Every permission fact: silent unless the RBAC data can tell.
     pub fn evaluate(&self) -> Vec<PermissionFact> {
-        if !RBAC_KINDS
-            .iter()
-            .all(|kind| self.kinds_seen.contains(*kind))
-        {
-            return Vec::new();
-        }
-        // A failed list of cluster-wide objects leaves every verdict open.
-        let cluster_gap = self.gaps.iter().any(|gap| {
-            matches!(
-                gap.resource.as_str(),
-                "clusterroles" | "clusterrolebindings"
-            ) || (matches!(gap.resource.as_str(), "roles" | "rolebindings")
-                && gap.namespace.is_none())
-        });
-        if cluster_gap {
+        if !self.rbac_known() {
             return Vec::new();
         }
         let mut facts = Vec::new();
@@ -388,11 +374,27 @@ impl Inputs<'_> {
         facts
     }
 
+    /// Whether every RBAC kind was delivered and no cluster-wide list of
+    /// them failed: otherwise every verdict is open.
+    pub(super) fn rbac_known(&self) -> bool {
+        let cluster_gap = self.gaps.iter().any(|gap| {
+            matches!(
+                gap.resource.as_str(),
+                "clusterroles" | "clusterrolebindings"
+            ) || (matches!(gap.resource.as_str(), "roles" | "rolebindings")
+                && gap.namespace.is_none())
+        });
+        RBAC_KINDS
+            .iter()
+            .all(|kind| self.kinds_seen.contains(*kind))
+            && !cluster_gap
+    }
+
     /// The install's generation: from the custom resources the cluster
     /// serves, and when it serves both (a leftover CRD after an upgrade, or
     /// none was read) from the version its platform Deployments run. None
     /// when nothing tells: then only what every chart grants is checked.
-    fn generation(&self) -> Option<Generation> {
+    pub(super) fn generation(&self) -> Option<Generation> {
         let operations = self.crds.contains("operations.core.polyaxon.com");
         let polyaxon_com = self
             .crds
@@ -407,7 +409,7 @@ impl Inputs<'_> {
     }
 
     /// Whether `namespace` was read and none of these lists failed there.
-    fn readable(&self, namespace: &str, resources: &[&str]) -> bool {
+    pub(super) fn readable(&self, namespace: &str, resources: &[&str]) -> bool {
         self.scope.is_none_or(|scope| scope.contains(namespace))
             && !self.gaps.iter().any(|gap| {
                 resources.contains(&gap.resource.as_str())
@@ -420,7 +422,7 @@ impl Inputs<'_> {
     /// serviceAccountName), else, when Deployments were not read, from the
     /// chart's naming of the agent's ConfigMap; the runs' from
     /// POLYAXON_AGENT_RUNS_SA.
-    fn accounts(&self) -> BTreeMap<String, Vec<Account>> {
+    pub(super) fn accounts(&self) -> BTreeMap<String, Vec<Account>> {
         let mut by_home: BTreeMap<String, Vec<Account>> = BTreeMap::new();
         for deployment in self.deployments {
             let Some(component) = component_of(deployment) else {
@@ -475,7 +477,11 @@ impl Inputs<'_> {
     /// releases in one cluster a namespace is claimed by the release whose
     /// home it is or whose POLYAXON_ADDITIONAL_NAMESPACES lists it; runs
     /// found elsewhere are given to the agent only when it is the only one.
-    fn run_namespaces_of(&self, home: &str, homes: &BTreeSet<&str>) -> BTreeMap<String, String> {
+    pub(super) fn run_namespaces_of(
+        &self,
+        home: &str,
+        homes: &BTreeSet<&str>,
+    ) -> BTreeMap<String, String> {
         let mut found = BTreeMap::new();
         found.insert(
             home.to_string(),

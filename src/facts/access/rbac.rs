@@ -110,6 +110,16 @@ impl BindingRecord {
     }
 }
 
+/// How a request is granted (`pxdoctor access` names it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant<'a> {
+    pub binding: &'a BindingRecord,
+    /// "Role ns/name" or "ClusterRole name": what the binding binds.
+    pub role: String,
+    /// For an aggregated ClusterRole, the ClusterRole whose rule it was.
+    pub aggregated_from: Option<String>,
+}
+
 /// Someone asking: a user name and its groups, as the authenticator made them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -171,6 +181,77 @@ impl Policy {
                     .iter()
                     .any(|rule| rule_allows(rule, request))
             })
+    }
+
+    /// How `request` is granted, if it is: the binding, the role it binds
+    /// and, for an aggregated ClusterRole, the ClusterRole whose own rule
+    /// allows it. The same verdict as [`Policy::granted_by`].
+    pub fn grant(&self, user: &User, request: &Request) -> Option<Grant<'_>> {
+        self.bindings_in_scope(user, request.namespace)
+            .into_iter()
+            .find_map(|binding| match binding.role_kind.as_str() {
+                "Role" => self
+                    .rules_of(binding)
+                    .iter()
+                    .any(|rule| rule_allows(rule, request))
+                    .then(|| Grant {
+                        binding,
+                        role: format!(
+                            "Role {}/{}",
+                            binding.namespace.as_deref().unwrap_or_default(),
+                            binding.role_name
+                        ),
+                        aggregated_from: None,
+                    }),
+                "ClusterRole" => self
+                    .rule_source(&binding.role_name, request, &mut BTreeSet::new())
+                    .map(|source| Grant {
+                        binding,
+                        role: format!("ClusterRole {}", binding.role_name),
+                        aggregated_from: (source != binding.role_name)
+                            .then(|| format!("ClusterRole {source}")),
+                    }),
+                _ => None,
+            })
+    }
+
+    /// The ClusterRole, `name` or one it aggregates, whose own rule allows
+    /// `request`.
+    fn rule_source(
+        &self,
+        name: &str,
+        request: &Request,
+        visiting: &mut BTreeSet<String>,
+    ) -> Option<String> {
+        let role = self
+            .roles
+            .iter()
+            .find(|r| r.namespace.is_none() && r.name == name)?;
+        let Some(selectors) = &role.aggregation else {
+            return role
+                .rules
+                .iter()
+                .any(|rule| rule_allows(rule, request))
+                .then(|| name.to_string());
+        };
+        if !visiting.insert(name.to_string()) {
+            return None;
+        }
+        let mut selected: Vec<&RoleRecord> = self
+            .roles
+            .iter()
+            .filter(|r| {
+                r.namespace.is_none()
+                    && r.name != role.name
+                    && selectors.iter().any(|s| s.matches(&r.labels))
+            })
+            .collect();
+        selected.sort_by(|a, b| a.name.cmp(&b.name));
+        let found = selected
+            .into_iter()
+            .find_map(|other| self.rule_source(&other.name, request, visiting));
+        visiting.remove(name);
+        found
     }
 
     /// The bindings that give `user` anything in `namespace` (None: only

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::{Facts, Inventory};
-use crate::facts::access::{forbidden, permission};
+use crate::facts::access::{forbidden, matrix, permission};
 use crate::facts::artifacts::{polyaxon_api, store};
 use crate::facts::scheduling::{fit, fit_fact, verdict};
 use crate::facts::storage::claim;
@@ -400,6 +400,17 @@ impl Inventory {
 
     /// What Polyaxon's service accounts may not do where its runs go.
     fn permissions(&self) -> Vec<permission::PermissionFact> {
+        self.with_access(|inputs| inputs.evaluate())
+    }
+
+    /// Every permission of Polyaxon's accounts (and of `extra`, as
+    /// (namespace, name)) where its runs go, granted or not: `access`.
+    pub fn access_matrix(&self, extra: &[(String, String)]) -> Vec<matrix::Block> {
+        self.with_access(|inputs| inputs.matrix(extra))
+    }
+
+    /// The permission check's inputs, from what was collected.
+    fn with_access<T>(&self, evaluate: impl FnOnce(&permission::Inputs) -> T) -> T {
         let run_namespaces: BTreeSet<String> = self
             .pods
             .iter()
@@ -408,7 +419,7 @@ impl Inventory {
             .chain(self.operations.iter().map(|op| op.namespace.clone()))
             .collect();
         let crds = self.polyaxon_crds.clone().unwrap_or_default();
-        permission::Inputs {
+        let inputs = permission::Inputs {
             policy: &self.policy,
             kinds_seen: &self.kinds_seen,
             gaps: &self.gaps,
@@ -418,8 +429,8 @@ impl Inventory {
             service_accounts: &self.service_accounts,
             run_namespaces: &run_namespaces,
             crds: &crds,
-        }
-        .evaluate()
+        };
+        evaluate(&inputs)
     }
 
     /// The runs' Jobs with their Warning events as evidence; a Job that was
