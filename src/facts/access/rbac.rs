@@ -1000,6 +1000,34 @@ mod tests {
             &dev,
             &ask("create", "stable.example.com", "crontabs", None, Some("qa"))
         ));
+        // `access` names the binding, the role it binds and the role the
+        // rule came from; the same verdicts as `allows`.
+        let crontabs = ask("create", "stable.example.com", "crontabs", None, Some("ml"));
+        let grant = policy.grant(&dev, &crontabs).expect("granted");
+        assert_eq!(grant.binding.label(), "RoleBinding ml/edit");
+        assert_eq!(grant.role, "ClusterRole edit");
+        assert_eq!(
+            grant.aggregated_from.as_deref(),
+            Some("ClusterRole aggregate-cron-tabs-edit")
+        );
+        let endpoints = ask("list", "", "endpoints", None, None);
+        let grant = policy.grant(&prom, &endpoints).expect("granted");
+        assert_eq!(grant.binding.label(), "ClusterRoleBinding mon");
+        assert_eq!(
+            grant.aggregated_from.as_deref(),
+            Some("ClusterRole monitoring-endpoints")
+        );
+        for request in [
+            ask("delete", "", "pods", Some("x"), Some("ml")),
+            ask("get", "", "configmaps", Some("c"), Some("ml")),
+            ask("get", "", "secrets", Some("s"), Some("ml")),
+        ] {
+            assert_eq!(policy.grant(&dev, &request), None);
+            assert_eq!(
+                policy.grant(&prom, &request).is_some(),
+                policy.allows(&prom, &request)
+            );
+        }
     }
 
     #[test]
