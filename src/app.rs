@@ -198,15 +198,25 @@ fn check(args: &CheckArgs) -> Result<u8> {
             .any(|uuid| uuid.starts_with(wanted.as_str()))
         {
             if scoped_runs.is_some() {
+                // What could not be read may be why nothing was found.
+                let unread: Vec<String> = skipped
+                    .iter()
+                    .map(|s| format!("{}: {}", s.resource, s.reason))
+                    .collect();
                 return Err(Error::Usage(format!(
                     "--run {wanted}: nothing {looked_in} belongs to this run: no pod, Job or \
                      Polyaxon resource labelled {}={wanted}, no event about \
-                     plx-operation-{wanted}{}",
+                     plx-operation-{wanted}{}{}",
                     crate::facts::workloads::run::INSTANCE,
                     if args.cluster.all_namespaces {
                         ""
                     } else {
                         " (-A looks in every namespace)"
+                    },
+                    if unread.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; not read: {}", unread.join("; "))
                     }
                 )));
             }

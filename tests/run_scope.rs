@@ -330,3 +330,30 @@ fn a_run_that_is_not_there_is_exit_2_naming_the_flag_and_where_it_looked() {
     );
     assert!(!said.contains("-A looks"), "{said}");
 }
+
+#[test]
+fn a_run_whose_pods_may_not_be_read_says_so_instead_of_not_existing() {
+    let options = Options {
+        forbidden: vec![support::apiserver::Forbidden {
+            verb: "list".into(),
+            resource: "pods".into(),
+            group: String::new(),
+            namespace: None,
+        }],
+        ..Options::default()
+    };
+    let server = ApiServer::start(&testdata("runtime-failures"), options);
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(home.path());
+    // Nothing found, and the pods could not be listed: the answer says
+    // both, since the run may well have pods.
+    let uuid = "0123456789abcdef0123456789abcdef";
+    let output = pxdoctor(&["check", "-A", "--run", uuid, "--no-s3"], &kubeconfig);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let said = stderr(&output);
+    assert!(
+        said.contains("nothing in any namespace belongs to this run"),
+        "{said}"
+    );
+    assert!(said.contains("not read: pods: 403 Forbidden"), "{said}");
+}
