@@ -1511,32 +1511,40 @@ impl State {
             Ok(fields) => fields,
             Err(message) => return bad_request(&message),
         };
-        let mut selected = Vec::new();
-        for object in &self.store.objects[index] {
-            if namespace.is_some_and(|ns| ns != object.namespace) {
-                continue;
-            }
-            if !labels.iter().all(|r| r.matches(&object.value)) {
-                continue;
-            }
-            let mut keep = true;
-            for field in &fields {
-                match field_value(resource, &object.value, &field.field) {
-                    Some(value) => keep &= (value == field.value) != field.negate,
-                    None => {
-                        return bad_request(&format!("field label not supported: {}", field.field));
-                    }
-                }
-            }
-            if keep {
-                selected.push(object);
+        for field in &fields {
+            if field_value(resource, &Value::Null, &field.field).is_none() {
+                return bad_request(&format!("field label not supported: {}", field.field));
             }
         }
+        // Objects are sorted by namespace, then name: a namespace's are a
+        // run of them, as its keys are a range in etcd.
+        let objects = &self.store.objects[index];
+        let range = match namespace {
+            Some(ns) => {
+                let start = objects.partition_point(|o| o.namespace.as_str() < ns);
+                let end = objects.partition_point(|o| o.namespace.as_str() <= ns);
+                start..end
+            }
+            None => 0..objects.len(),
+        };
+        let selects = |object: &Object| {
+            labels.iter().all(|r| r.matches(&object.value))
+                && fields.iter().all(|field| {
+                    let value = field_value(resource, &object.value, &field.field);
+                    (value.as_deref() == Some(field.value.as_str())) != field.negate
+                })
+        };
         if watch {
+            let selected: Vec<&Object> = objects[range].iter().filter(|o| selects(o)).collect();
             return self.watch(resource, &selected, query);
         }
 
-        let mut offset = 0usize;
+        // The continue token is a position among the kind's objects, as
+        // etcd's is a key: a page reads on from there until it holds
+        // `limit` matches (so a filtered page costs what it reads, not the
+        // whole list, and may come back short or empty, as the real
+        // server's can).
+        let mut offset = range.start;
         if let Some(token) = query.get("continue").filter(|t| !t.is_empty()) {
             let expired = {
                 let mut counters = lock(&self.counters);
@@ -1547,7 +1555,7 @@ impl State {
                 return status(410, "Expired", EXPIRED_MESSAGE, None);
             }
             match decode_continue(token) {
-                Ok(start) => offset = start,
+                Ok(start) => offset = start.clamp(range.start, range.end),
                 Err(message) => return bad_request(&message),
             }
         }
@@ -1562,22 +1570,21 @@ impl State {
                 }
             },
         };
-        let start = offset.min(selected.len());
-        let end = if limit == 0 {
-            selected.len()
-        } else {
-            start.saturating_add(limit).min(selected.len())
-        };
-        let items: Vec<Value> = selected[start..end]
-            .iter()
-            .map(|o| o.value.clone())
-            .collect();
+        let mut items: Vec<Value> = Vec::new();
+        let mut position = offset;
+        while position < range.end && (limit == 0 || items.len() < limit) {
+            let object = &objects[position];
+            position += 1;
+            if selects(object) {
+                items.push(object.value.clone());
+            }
+        }
         let mut metadata = json!({"resourceVersion": self.store.resource_version.to_string()});
-        if end < selected.len() {
-            metadata["continue"] = json!(encode_continue(self.store.resource_version, end));
+        if position < range.end {
+            metadata["continue"] = json!(encode_continue(self.store.resource_version, position));
             // Like the real server: no count when a selector filtered the list.
             if labels.is_empty() && fields.is_empty() {
-                metadata["remainingItemCount"] = json!(selected.len() - end);
+                metadata["remainingItemCount"] = json!(range.end - position);
             }
         }
         let list = json!({
