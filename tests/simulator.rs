@@ -905,3 +905,305 @@ fn kubectl_reports_forbidden_nodes() {
         "{stderr}"
     );
 }
+
+/// An open watch over plain HTTP: its events as they arrive.
+struct Watching {
+    stream: TcpStream,
+    raw: Vec<u8>,
+    head_done: bool,
+    data: Vec<u8>,
+}
+
+impl Watching {
+    fn open(server: &ApiServer, target: &str) -> Watching {
+        let url = server.url();
+        let address = url.trim_start_matches("http://").to_string();
+        let mut stream = TcpStream::connect(&address).expect("connect");
+        let request = format!(
+            "GET {target} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).expect("send");
+        Watching {
+            stream,
+            raw: Vec::new(),
+            head_done: false,
+            data: Vec::new(),
+        }
+    }
+
+    /// The next event within `timeout`, or None when the stream ended or
+    /// nothing came.
+    fn next(&mut self, timeout: Duration) -> Option<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(end) = self.data.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.data.drain(..=end).collect();
+                return Some(serde_json::from_slice(&line).expect("one JSON event a line"));
+            }
+            if self.parse_chunks() {
+                continue;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            self.stream.set_read_timeout(Some(left)).unwrap();
+            let mut buffer = [0u8; 65536];
+            match self.stream.read(&mut buffer) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.raw.extend_from_slice(&buffer[..n]),
+            }
+        }
+    }
+
+    /// Moves whole chunks from `raw` to `data`; true if any moved.
+    fn parse_chunks(&mut self) -> bool {
+        if !self.head_done {
+            let Some(end) = self.raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+                return false;
+            };
+            let head = String::from_utf8_lossy(&self.raw[..end]).to_string();
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            assert!(
+                head.to_lowercase().contains("transfer-encoding: chunked"),
+                "{head}"
+            );
+            self.raw.drain(..end + 4);
+            self.head_done = true;
+        }
+        let mut moved = false;
+        loop {
+            let Some(line_end) = self.raw.windows(2).position(|w| w == b"\r\n") else {
+                return moved;
+            };
+            let size_text = String::from_utf8_lossy(&self.raw[..line_end]).to_string();
+            let size = usize::from_str_radix(size_text.trim(), 16).expect("chunk size");
+            if self.raw.len() < line_end + 2 + size + 2 {
+                return moved;
+            }
+            let start = line_end + 2;
+            self.data.extend_from_slice(&self.raw[start..start + size]);
+            self.raw.drain(..start + size + 2);
+            moved = true;
+        }
+    }
+
+    /// The next event that is not a BOOKMARK.
+    fn next_change(&mut self, timeout: Duration) -> Option<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = self.next(left)?;
+            if event["type"] != "BOOKMARK" {
+                return Some(event);
+            }
+        }
+    }
+}
+
+fn pod(namespace: &str, name: &str, labels: Value, phase: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"namespace": namespace, "name": name, "labels": labels},
+        "spec": {"containers": [{"name": "polyaxon-main", "image": "python:3.12"}]},
+        "status": {"phase": phase},
+    })
+}
+
+fn rv_of(event: &Value) -> u64 {
+    event["object"]["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|rv| rv.parse().ok())
+        .unwrap_or_else(|| panic!("no resourceVersion: {event}"))
+}
+
+#[test]
+fn watches_stream_changes_as_they_happen_with_selectors_and_bookmarks() {
+    let server = ApiServer::start(&testdata("healthy"), Options::default());
+    let listed = get(&server, "/api/v1/namespaces/ml-team-a/pods").json();
+    let rv: u64 = listed["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let selector = enc("app.kubernetes.io/managed-by=polyaxon");
+    let mut watch = Watching::open(
+        &server,
+        &format!(
+            "/api/v1/namespaces/ml-team-a/pods?watch=true&resourceVersion={rv}\
+             &allowWatchBookmarks=true&timeoutSeconds=30&labelSelector={selector}"
+        ),
+    );
+    let wait = Duration::from_secs(10);
+    let managed = json!({"app.kubernetes.io/managed-by": "polyaxon"});
+    server.apply(pod("ml-team-a", "run-new", managed.clone(), "Pending"));
+    // Neither another namespace nor a pod outside the selector is heard.
+    server.apply(pod(
+        "ml-team-b",
+        "run-elsewhere",
+        managed.clone(),
+        "Pending",
+    ));
+    server.apply(pod("ml-team-a", "not-a-run", json!({}), "Running"));
+    server.apply(pod("ml-team-a", "run-new", managed, "Running"));
+    server.apply(pod("ml-team-a", "run-new", json!({"app": "x"}), "Running"));
+    server.delete("v1", "Pod", "ml-team-a", "not-a-run");
+
+    let added = watch.next_change(wait).expect("ADDED");
+    assert_eq!(added["type"], "ADDED", "{added}");
+    assert_eq!(added["object"]["metadata"]["name"], "run-new");
+    assert_eq!(added["object"]["kind"], "Pod");
+    assert!(rv_of(&added) > rv);
+    let modified = watch.next_change(wait).expect("MODIFIED");
+    assert_eq!(modified["type"], "MODIFIED", "{modified}");
+    assert_eq!(modified["object"]["status"]["phase"], "Running");
+    assert!(rv_of(&modified) > rv_of(&added));
+    // Its label gone, it leaves the selector: DELETED for this watch.
+    let left = watch.next_change(wait).expect("DELETED");
+    assert_eq!(left["type"], "DELETED", "{left}");
+    assert_eq!(left["object"]["metadata"]["name"], "run-new");
+    let bookmark = watch.next(wait).expect("a BOOKMARK");
+    assert_eq!(bookmark["type"], "BOOKMARK", "{bookmark}");
+    assert_eq!(rv_of(&bookmark), server.resource_version());
+    assert_eq!(
+        watch.next_change(Duration::from_millis(1500)),
+        None,
+        "nothing else"
+    );
+
+    // A list sees the changes; a watch from before them replays them.
+    let names = names(&get(&server, "/api/v1/namespaces/ml-team-a/pods").json());
+    assert!(names.contains(&"ml-team-a/run-new".to_string()));
+    assert!(!names.contains(&"ml-team-a/not-a-run".to_string()));
+    let mut replay = Watching::open(
+        &server,
+        &format!("/api/v1/pods?watch=true&resourceVersion={rv}&timeoutSeconds=5"),
+    );
+    let mut seen = Vec::new();
+    while let Some(event) = replay.next(Duration::from_secs(2)) {
+        seen.push(format!(
+            "{} {}",
+            event["type"].as_str().unwrap(),
+            event["object"]["metadata"]["name"].as_str().unwrap()
+        ));
+    }
+    assert_eq!(
+        seen,
+        [
+            "ADDED run-new",
+            "ADDED run-elsewhere",
+            "ADDED not-a-run",
+            "MODIFIED run-new",
+            "MODIFIED run-new",
+            "DELETED not-a-run"
+        ]
+    );
+}
+
+#[test]
+fn an_expired_watch_ends_with_410_and_a_compacted_version_is_gone() {
+    let server = ApiServer::start(&testdata("healthy"), Options::default());
+    let rv = server.resource_version();
+    let mut watch = Watching::open(
+        &server,
+        &format!("/api/v1/pods?watch=true&resourceVersion={rv}&timeoutSeconds=30"),
+    );
+    server.apply(pod("ml-team-a", "before", json!({}), "Pending"));
+    let added = watch.next_change(Duration::from_secs(10)).expect("ADDED");
+    assert_eq!(added["object"]["metadata"]["name"], "before");
+    server.expire_watches();
+    let error = watch.next(Duration::from_secs(10)).expect("an ERROR event");
+    assert_eq!(error["type"], "ERROR", "{error}");
+    assert_eq!(error["object"]["code"], 410);
+    assert_eq!(error["object"]["reason"], "Expired");
+    assert_eq!(
+        watch.next(Duration::from_secs(2)),
+        None,
+        "then the stream ends"
+    );
+
+    // Resuming from before the compaction: 410 at once.
+    let mut late = Watching::open(
+        &server,
+        &format!("/api/v1/pods?watch=true&resourceVersion={rv}&timeoutSeconds=30"),
+    );
+    let error = late.next(Duration::from_secs(10)).expect("an ERROR event");
+    assert_eq!(error["object"]["code"], 410, "{error}");
+    assert!(
+        error["object"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("too old resource version:")
+    );
+    // From now on, watching works again.
+    let now = server.resource_version();
+    let mut fresh = Watching::open(
+        &server,
+        &format!("/api/v1/pods?watch=true&resourceVersion={now}&timeoutSeconds=30"),
+    );
+    server.apply(pod("ml-team-a", "after", json!({}), "Pending"));
+    let added = fresh.next_change(Duration::from_secs(10)).expect("ADDED");
+    assert_eq!(added["object"]["metadata"]["name"], "after");
+}
+
+#[test]
+fn kubectl_get_watch_sees_what_the_simulator_changes() {
+    if !Path::new(KUBECTL).exists() {
+        eprintln!("skipped: {KUBECTL} is not installed");
+        return;
+    }
+    let server = ApiServer::start(
+        &testdata("healthy"),
+        Options {
+            token: String::new(),
+            ..Options::default()
+        },
+    );
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(&home.path().join("kube"));
+    let mut child = Command::new(KUBECTL)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["get", "pods", "-n", "ml-team-a", "--watch", "-o", "name"])
+        .env("HOME", home.path())
+        .env_remove("KUBECONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl runs");
+    let stdout = child.stdout.take().unwrap();
+    let (lines, heard) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |name: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while let Ok(line) = heard.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            if line == name {
+                return true;
+            }
+        }
+        false
+    };
+    let pods = get(&server, "/api/v1/namespaces/ml-team-a/pods").json();
+    let listed = names(&pods).into_iter().next().expect("a pod in ml-team-a");
+    let first = format!("pod/{}", listed.trim_start_matches("ml-team-a/"));
+    let listed_ok = wait_for(&first);
+    server.apply(pod("ml-team-a", "watched-run", json!({}), "Pending"));
+    let watched_ok = wait_for("pod/watched-run");
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(listed_ok, "kubectl listed first: {stderr}");
+    assert!(watched_ok, "kubectl's watch heard the new pod: {stderr}");
+}

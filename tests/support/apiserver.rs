@@ -2,7 +2,10 @@
 //!
 //! It serves one scenario folder of `kubectl get -o json|yaml` snapshots the
 //! way kube-apiserver 1.33 does: legacy discovery, LIST with pagination and
-//! label/field selectors, GET, pod logs, SelfSubjectAccessReview, bearer
+//! label/field selectors, GET, pod logs, WATCH (chunked streams of the
+//! changes a test makes with `apply` and `delete`, replay from a
+//! resourceVersion, BOOKMARKs, 410 Gone once `expire_watches` compacts),
+//! SelfSubjectAccessReview, bearer
 //! token authentication, RBAC denials, `Status` errors and injectable faults
 //! (429, 500, dropped connections, truncated bodies, expired `continue`
 //! tokens, latency, a server that never answers). It binds 127.0.0.1 only
@@ -13,7 +16,7 @@ use std::future::Future as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -129,6 +132,7 @@ pub enum Serving {
 
 /// A running simulator; it stops when dropped.
 pub struct ApiServer {
+    state: Arc<State>,
     addr: SocketAddr,
     token: String,
     ca_pem: Option<String>,
@@ -166,8 +170,10 @@ impl ApiServer {
             .build()
             .expect("apiserver simulator: tokio runtime");
         let log = Arc::new(Mutex::new(Vec::new()));
+        let (changes, _) = tokio::sync::broadcast::channel(4096);
         let state = Arc::new(State {
-            store,
+            store: RwLock::new(store),
+            changes,
             addr,
             token: options.token.clone(),
             forbidden: options.forbidden,
@@ -180,15 +186,58 @@ impl ApiServer {
             tokio::net::TcpListener::from_std(listener)
                 .expect("apiserver simulator: tokio listener")
         };
-        runtime.spawn(accept_loop(listener, acceptor, state));
+        runtime.spawn(accept_loop(listener, acceptor, Arc::clone(&state)));
         ApiServer {
             addr,
             token: options.token,
             ca_pem,
             client_identity,
             log,
+            state,
             runtime: Some(runtime),
         }
+    }
+
+    /// Creates or replaces an object (`kubectl apply`): by its apiVersion,
+    /// kind, namespace and name. Open watches hear ADDED or MODIFIED.
+    pub fn apply(&self, object: Value) {
+        let index = def_index(&object).unwrap_or_else(|| {
+            panic!(
+                "apiserver simulator: no resource serves {} {}",
+                object["apiVersion"], object["kind"]
+            )
+        });
+        let change = write(&self.state.store).apply(index, object);
+        let _ = self.state.changes.send(Broadcast::Change(change));
+    }
+
+    /// Deletes an object; open watches hear DELETED.
+    pub fn delete(&self, api_version: &str, kind: &str, namespace: &str, name: &str) {
+        let index =
+            def_index(&json!({"apiVersion": api_version, "kind": kind})).unwrap_or_else(|| {
+                panic!("apiserver simulator: no resource serves {api_version} {kind}")
+            });
+        let change = write(&self.state.store).delete(index, namespace, name);
+        if let Some(change) = change {
+            let _ = self.state.changes.send(Broadcast::Change(change));
+        }
+    }
+
+    /// Compacts the history (a watch resuming from before now gets 410
+    /// Gone) and ends every open watch with a 410 ERROR event: what a
+    /// client sees when its watch fell out of the watch cache's window.
+    pub fn expire_watches(&self) {
+        {
+            let mut store = write(&self.state.store);
+            store.history.clear();
+            store.oldest = store.resource_version + 1;
+        }
+        let _ = self.state.changes.send(Broadcast::Expire);
+    }
+
+    /// The current resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        read(&self.state.store).resource_version
     }
 
     /// `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`.
@@ -254,6 +303,24 @@ impl Drop for ApiServer {
             runtime.shutdown_background();
         }
     }
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The resource an object's apiVersion and kind name.
+fn def_index(object: &Value) -> Option<usize> {
+    let api_version = object["apiVersion"].as_str()?;
+    let kind = object["kind"].as_str()?;
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    DEFS.iter()
+        .position(|d| d.group == group && d.version == version && d.kind == kind)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -491,6 +558,96 @@ struct Store {
     /// (namespace, pod, container) → log text.
     logs: HashMap<(String, String, String), String>,
     resource_version: u64,
+    /// Every change since load or the last compaction, oldest first: what
+    /// a watch resuming from a resourceVersion replays.
+    history: Vec<Arc<Change>>,
+    /// The oldest resourceVersion a watch may resume from (older ones are
+    /// compacted away: 410 Gone).
+    oldest: u64,
+}
+
+/// One change to a stored object, as a watch event tells it.
+struct Change {
+    resource_version: u64,
+    index: usize,
+    /// ADDED, MODIFIED or DELETED.
+    kind: &'static str,
+    namespace: String,
+    object: Value,
+    /// The object before a change, to tell a watch whose selector it
+    /// leaves (the watch cache sends DELETED then).
+    previous: Option<Value>,
+}
+
+/// How often a watch that allows them gets a BOOKMARK (the real server
+/// sends one about every minute; tests wait less).
+const BOOKMARK_EVERY: Duration = Duration::from_millis(500);
+
+/// What a watch is about: one resource, maybe one namespace, selectors.
+struct WatchFilter {
+    index: usize,
+    namespace: Option<String>,
+    labels: Vec<LabelRequirement>,
+    fields: Vec<FieldRequirement>,
+}
+
+impl WatchFilter {
+    fn selects(&self, object: &Value) -> bool {
+        let resource = &DEFS[self.index];
+        self.labels.iter().all(|r| r.matches(object))
+            && self.fields.iter().all(|field| {
+                let value = field_value(resource, object, &field.field);
+                (value.as_deref() == Some(field.value.as_str())) != field.negate
+            })
+    }
+
+    /// The event this watch sends for a change, if any: an object that
+    /// leaves the selector is DELETED for it, one that enters is ADDED.
+    fn event(&self, change: &Change) -> Option<Value> {
+        if change.index != self.index
+            || self
+                .namespace
+                .as_deref()
+                .is_some_and(|ns| ns != change.namespace)
+        {
+            return None;
+        }
+        let now = self.selects(&change.object);
+        let before = change.previous.as_ref().is_some_and(|p| self.selects(p));
+        let kind = match (change.kind, before, now) {
+            ("DELETED", _, true) => "DELETED",
+            ("ADDED", _, true) => "ADDED",
+            ("MODIFIED", true, true) => "MODIFIED",
+            ("MODIFIED", false, true) => "ADDED",
+            ("MODIFIED", true, false) => "DELETED",
+            _ => return None,
+        };
+        let resource = &DEFS[self.index];
+        Some(json!({"type": kind, "object": with_kind(resource, &change.object)}))
+    }
+}
+
+/// The ERROR event of a watch whose resourceVersion is gone (the watch
+/// cache's words: "too old resource version: 5 (9)").
+fn expired_event(asked: u64, oldest: u64) -> Value {
+    json!({"type": "ERROR", "object": {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": format!("too old resource version: {asked} ({oldest})"),
+        "reason": "Expired",
+        "code": 410,
+    }})
+}
+
+/// What open watches hear.
+#[derive(Clone)]
+enum Broadcast {
+    Change(Arc<Change>),
+    /// Every open watch ends with a 410 ERROR event, as when the watch
+    /// cache drops a watcher that fell too far behind.
+    Expire,
 }
 
 impl Store {
@@ -596,7 +753,80 @@ impl Store {
             served,
             logs,
             resource_version,
+            history: Vec::new(),
+            oldest: resource_version,
         }
+    }
+
+    /// Creates or replaces an object; returns the change.
+    fn apply(&mut self, index: usize, mut object: Value) -> Arc<Change> {
+        self.resource_version += 1;
+        let rv = self.resource_version;
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let objects = &mut self.objects[index];
+        let key = |o: &Object| (o.namespace.clone(), o.name.clone());
+        let at = objects.binary_search_by(|o| key(o).cmp(&(namespace.clone(), name.clone())));
+        let previous = match at {
+            Ok(position) => Some(std::mem::replace(
+                &mut objects[position].value,
+                object.clone(),
+            )),
+            Err(position) => {
+                objects.insert(
+                    position,
+                    Object {
+                        namespace: namespace.clone(),
+                        name,
+                        value: object.clone(),
+                    },
+                );
+                None
+            }
+        };
+        let change = Arc::new(Change {
+            resource_version: rv,
+            index,
+            kind: if previous.is_some() {
+                "MODIFIED"
+            } else {
+                "ADDED"
+            },
+            namespace,
+            object,
+            previous,
+        });
+        self.history.push(Arc::clone(&change));
+        change
+    }
+
+    /// Deletes an object; None when there was none.
+    fn delete(&mut self, index: usize, namespace: &str, name: &str) -> Option<Arc<Change>> {
+        let objects = &mut self.objects[index];
+        let position = objects
+            .iter()
+            .position(|o| o.namespace == namespace && o.name == name)?;
+        let removed = objects.remove(position);
+        self.resource_version += 1;
+        let mut object = removed.value;
+        object["metadata"]["resourceVersion"] = json!(self.resource_version.to_string());
+        let change = Arc::new(Change {
+            resource_version: self.resource_version,
+            index,
+            kind: "DELETED",
+            namespace: namespace.to_string(),
+            object,
+            previous: None,
+        });
+        self.history.push(Arc::clone(&change));
+        Some(change)
     }
 
     fn find(&self, group: &str, plural: &str) -> Option<(usize, &'static ResourceDef)> {
@@ -790,7 +1020,9 @@ struct Counters {
 }
 
 struct State {
-    store: Store,
+    store: RwLock<Store>,
+    /// Changes for open watches.
+    changes: tokio::sync::broadcast::Sender<Broadcast>,
     addr: SocketAddr,
     token: String,
     forbidden: Vec<Forbidden>,
@@ -923,8 +1155,8 @@ enum Mode {
     Normal,
     Drop,
     Truncate,
-    /// A watch stream: the body, then the connection stays open this long.
-    Watch(Duration),
+    /// A watch stream fed as changes happen; it ends when the sender goes.
+    Stream(tokio::sync::mpsc::UnboundedReceiver<Bytes>),
 }
 
 struct Reply {
@@ -943,6 +1175,17 @@ impl Reply {
             body: serde_json::to_vec(value).unwrap_or_default(),
             retry_after: false,
             mode: Mode::Normal,
+        }
+    }
+
+    /// A watch's chunked stream: each event as it is sent.
+    fn stream(receiver: tokio::sync::mpsc::UnboundedReceiver<Bytes>) -> Reply {
+        Reply {
+            status: 200,
+            content_type: "application/json",
+            body: Vec::new(),
+            retry_after: false,
+            mode: Mode::Stream(receiver),
         }
     }
 
@@ -966,10 +1209,7 @@ impl Reply {
                 half: Some(body.slice(..body.len() / 2)),
                 pause: None,
             },
-            Mode::Watch(hold) => SimBody::Watch {
-                events: Some(body),
-                hold: Box::pin(tokio::time::sleep(hold)),
-            },
+            Mode::Stream(receiver) => SimBody::Stream(receiver),
         };
         let mut response = Response::new(body);
         *response.status_mut() =
@@ -984,7 +1224,7 @@ impl Reply {
 }
 
 /// Response bodies: whole, cut in half (then the connection aborts), or a
-/// watch stream that ends after a while.
+/// watch stream fed as changes happen.
 enum SimBody {
     Full(Option<Bytes>),
     Truncated {
@@ -992,10 +1232,7 @@ enum SimBody {
         half: Option<Bytes>,
         pause: Option<Pin<Box<tokio::time::Sleep>>>,
     },
-    Watch {
-        events: Option<Bytes>,
-        hold: Pin<Box<tokio::time::Sleep>>,
-    },
+    Stream(tokio::sync::mpsc::UnboundedReceiver<Bytes>),
 }
 
 impl Body for SimBody {
@@ -1024,14 +1261,9 @@ impl Body for SimBody {
                     None => Poll::Ready(Some(Err("simulated truncated body".into()))),
                 }
             }
-            SimBody::Watch { events, hold } => {
-                if let Some(events) = events.take()
-                    && !events.is_empty()
-                {
-                    return Poll::Ready(Some(Ok(Frame::data(events))));
-                }
-                hold.as_mut().poll(cx).map(|()| None)
-            }
+            SimBody::Stream(receiver) => receiver
+                .poll_recv(cx)
+                .map(|event| event.map(|bytes| Ok(Frame::data(bytes)))),
         }
     }
 
@@ -1044,7 +1276,7 @@ impl Body for SimBody {
             SimBody::Full(Some(data)) => SizeHint::with_exact(data.len() as u64),
             SimBody::Full(None) => SizeHint::with_exact(0),
             SimBody::Truncated { full_len, .. } => SizeHint::with_exact(*full_len),
-            SimBody::Watch { .. } => SizeHint::default(),
+            SimBody::Stream(_) => SizeHint::default(),
         }
     }
 }
@@ -1304,7 +1536,7 @@ impl State {
                 None => path_not_found(),
             },
             ["apis", group, version] if get => {
-                if !group.is_empty() && self.store.serves_group_version(group, version) {
+                if !group.is_empty() && read(&self.store).serves_group_version(group, version) {
                     self.resource_list(group)
                 } else {
                     path_not_found()
@@ -1315,7 +1547,7 @@ impl State {
             }
             ["api", "v1", rest @ ..] => self.resource("", rest, method, &query, body),
             ["apis", group, version, rest @ ..]
-                if !group.is_empty() && self.store.serves_group_version(group, version) =>
+                if !group.is_empty() && read(&self.store).serves_group_version(group, version) =>
             {
                 self.resource(group, rest, method, &query, body)
             }
@@ -1327,7 +1559,9 @@ impl State {
         let resource = DEFS
             .iter()
             .enumerate()
-            .find(|(index, d)| self.store.served[*index] && d.group == name && !name.is_empty())?
+            .find(|(index, d)| {
+                read(&self.store).served[*index] && d.group == name && !name.is_empty()
+            })?
             .1;
         let version = json!({"groupVersion": group_version(resource), "version": resource.version});
         Some(json!({
@@ -1340,7 +1574,7 @@ impl State {
     fn group_list(&self) -> Reply {
         let mut names: Vec<&str> = Vec::new();
         for (index, d) in DEFS.iter().enumerate() {
-            if self.store.served[index] && !d.group.is_empty() && !names.contains(&d.group) {
+            if read(&self.store).served[index] && !d.group.is_empty() && !names.contains(&d.group) {
                 names.push(d.group);
             }
         }
@@ -1355,7 +1589,7 @@ impl State {
         let mut resources = Vec::new();
         let mut group_version_text = String::from("v1");
         for (index, d) in DEFS.iter().enumerate() {
-            if !self.store.served[index] || d.group != group {
+            if !read(&self.store).served[index] || d.group != group {
                 continue;
             }
             group_version_text = group_version(d);
@@ -1415,7 +1649,7 @@ impl State {
         let Some((plural, tail)) = rest.split_first() else {
             return path_not_found();
         };
-        let Some((index, resource)) = self.store.find(group, plural) else {
+        let Some((index, resource)) = read(&self.store).find(group, plural) else {
             return path_not_found();
         };
         if namespace.is_some() && !resource.namespaced {
@@ -1518,7 +1752,8 @@ impl State {
         }
         // Objects are sorted by namespace, then name: a namespace's are a
         // run of them, as its keys are a range in etcd.
-        let objects = &self.store.objects[index];
+        let store = read(&self.store);
+        let objects = &store.objects[index];
         let range = match namespace {
             Some(ns) => {
                 let start = objects.partition_point(|o| o.namespace.as_str() < ns);
@@ -1536,7 +1771,13 @@ impl State {
         };
         if watch {
             let selected: Vec<&Object> = objects[range].iter().filter(|o| selects(o)).collect();
-            return self.watch(resource, &selected, query);
+            let filter = WatchFilter {
+                index,
+                namespace: namespace.map(str::to_string),
+                labels,
+                fields,
+            };
+            return self.watch(&store, filter, &selected, query);
         }
 
         // The continue token is a position among the kind's objects, as
@@ -1579,9 +1820,9 @@ impl State {
                 items.push(object.value.clone());
             }
         }
-        let mut metadata = json!({"resourceVersion": self.store.resource_version.to_string()});
+        let mut metadata = json!({"resourceVersion": store.resource_version.to_string()});
         if position < range.end {
-            metadata["continue"] = json!(encode_continue(self.store.resource_version, position));
+            metadata["continue"] = json!(encode_continue(store.resource_version, position));
             // Like the real server: no count when a selector filtered the list.
             if labels.is_empty() && fields.is_empty() {
                 metadata["remainingItemCount"] = json!(range.end - position);
@@ -1600,32 +1841,101 @@ impl State {
         reply
     }
 
-    /// A watch sends ADDED for every object (unless the client resumes from
-    /// a resourceVersion: nothing ever changes here), then stays open.
-    fn watch(&self, resource: &ResourceDef, selected: &[&Object], query: &Query) -> Reply {
-        let resume = query
+    /// A watch, as the watch cache serves one: from no resourceVersion
+    /// (or "0"), ADDED for every object first; from a resourceVersion, the
+    /// changes since (410 Gone when they are compacted away); then every
+    /// change as it happens, BOOKMARKs when asked for, until timeoutSeconds.
+    fn watch(
+        &self,
+        store: &Store,
+        filter: WatchFilter,
+        selected: &[&Object],
+        query: &Query,
+    ) -> Reply {
+        let resource = &DEFS[filter.index];
+        // Subscribed while the store is read-locked: no change slips
+        // between what is replayed and what is heard.
+        let mut heard = self.changes.subscribe();
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+        let line = |value: Value| {
+            let mut bytes = serde_json::to_vec(&value).unwrap_or_default();
+            bytes.push(b'\n');
+            Bytes::from(bytes)
+        };
+        let since = query
             .get("resourceVersion")
-            .is_some_and(|rv| !rv.is_empty() && rv != "0");
-        let mut body = Vec::new();
-        if !resume {
-            for object in selected {
-                let event = json!({"type": "ADDED", "object": with_kind(resource, &object.value)});
-                body.extend(serde_json::to_vec(&event).unwrap_or_default());
-                body.push(b'\n');
+            .filter(|rv| !rv.is_empty() && *rv != "0")
+            .map(|rv| rv.parse::<u64>().unwrap_or(0));
+        match since {
+            None => {
+                for object in selected {
+                    let event =
+                        json!({"type": "ADDED", "object": with_kind(resource, &object.value)});
+                    let _ = sender.send(line(event));
+                }
+            }
+            Some(rv) if rv + 1 < store.oldest => {
+                let _ = sender.send(line(expired_event(rv, store.oldest)));
+                drop(sender);
+                return Reply::stream(receiver);
+            }
+            Some(rv) => {
+                for change in store.history.iter().filter(|c| c.resource_version > rv) {
+                    if let Some(event) = filter.event(change) {
+                        let _ = sender.send(line(event));
+                    }
+                }
             }
         }
+        let mut last = store.resource_version;
+        let bookmarks = query.get("allowWatchBookmarks") == Some("true");
         let seconds = query
             .get("timeoutSeconds")
             .and_then(|s| s.parse::<u64>().ok())
             .unwrap_or(60)
             .min(600);
-        Reply {
-            status: 200,
-            content_type: "application/json",
-            body,
-            retry_after: false,
-            mode: Mode::Watch(Duration::from_secs(seconds)),
-        }
+        tokio::spawn(async move {
+            let end = tokio::time::sleep(Duration::from_secs(seconds));
+            tokio::pin!(end);
+            let mut ticks = tokio::time::interval(BOOKMARK_EVERY);
+            ticks.tick().await;
+            loop {
+                tokio::select! {
+                    () = &mut end => break,
+                    _ = ticks.tick(), if bookmarks => {
+                        let resource = &DEFS[filter.index];
+                        let event = json!({"type": "BOOKMARK", "object": {
+                            "kind": resource.kind,
+                            "apiVersion": group_version(resource),
+                            "metadata": {"resourceVersion": last.to_string()},
+                        }});
+                        if sender.send(line(event)).is_err() {
+                            break;
+                        }
+                    }
+                    got = heard.recv() => match got {
+                        Ok(Broadcast::Change(change)) => {
+                            if change.resource_version <= last {
+                                continue;
+                            }
+                            last = change.resource_version;
+                            if let Some(event) = filter.event(&change)
+                                && sender.send(line(event)).is_err()
+                            {
+                                break;
+                            }
+                        }
+                        // Fallen behind, or expired on purpose: 410, then
+                        // the stream ends and the client lists again.
+                        Ok(Broadcast::Expire) | Err(_) => {
+                            let _ = sender.send(line(expired_event(last, last + 1)));
+                            break;
+                        }
+                    },
+                }
+            }
+        });
+        Reply::stream(receiver)
     }
 
     fn get(
@@ -1638,7 +1948,7 @@ impl State {
         if self.forbids("get", resource.plural, resource.group, namespace) {
             return forbidden(resource, None, "get", namespace, Some(name));
         }
-        match self.store.get(index, namespace.unwrap_or(""), name) {
+        match read(&self.store).get(index, namespace.unwrap_or(""), name) {
             Some(object) => Reply::json(200, &with_kind(resource, &object.value)),
             None => object_not_found(resource, name),
         }
@@ -1655,7 +1965,8 @@ impl State {
         if self.forbids("get", "pods/log", "", Some(namespace)) {
             return forbidden(resource, Some("log"), "get", Some(namespace), Some(pod));
         }
-        let Some(object) = self.store.get(index, namespace, pod) else {
+        let store = read(&self.store);
+        let Some(object) = store.get(index, namespace, pod) else {
             return object_not_found(resource, pod);
         };
         let container = match query.get("container").filter(|c| !c.is_empty()) {
@@ -1682,7 +1993,7 @@ impl State {
             ));
         }
         let key = (namespace.to_string(), pod.to_string(), container.clone());
-        let Some(text) = self.store.logs.get(&key) else {
+        let Some(text) = store.logs.get(&key) else {
             return bad_request(&format!("container {container} is not valid for pod {pod}"));
         };
         let text = match query.get("tailLines").and_then(|n| n.parse::<i64>().ok()) {
