@@ -251,7 +251,8 @@ fn verbose_shows_the_selectors_and_a_run_takes_a_handful_of_requests() {
              app.kubernetes.io/instance in ({uuid})"
         ),
         format!("events in polyaxon, where involvedObject.name=plx-operation-{uuid}-fe36d"),
-        format!("events in all namespaces, where involvedObject.name=plx-operation-{uuid}"),
+        // The Job's and custom resource's events, where the run's objects are.
+        format!("events in polyaxon, where involvedObject.name=plx-operation-{uuid}"),
         // Pending for the scheduler: free capacity needs the pods on nodes.
         "pods in all namespaces, where spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed"
             .to_string(),

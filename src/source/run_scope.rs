@@ -143,11 +143,40 @@ struct Needs {
 impl Needs {
     fn of(listed: &[Listed], scopes: &[Option<String>], uuids: &BTreeSet<String>) -> Needs {
         let mut needs = Needs::default();
+        // The Job's and custom resource's events are where the run's
+        // objects are; a run with none left is looked for everywhere.
+        let mut homes: BTreeSet<(&str, &str)> = BTreeSet::new();
+        for inventory in listed.iter().map(|l| &l.inventory) {
+            let pods = inventory
+                .pods
+                .iter()
+                .map(|p| (p.run.as_deref(), &p.namespace));
+            let jobs = inventory
+                .jobs
+                .iter()
+                .map(|j| (j.run.as_ref(), &j.namespace));
+            let operations = inventory
+                .operations
+                .iter()
+                .map(|o| (o.run.as_ref(), &o.namespace));
+            for (run, namespace) in pods.chain(jobs).chain(operations) {
+                if let Some(run) = run.filter(|run| uuids.contains(&run.uuid)) {
+                    homes.insert((run.uuid.as_str(), namespace.as_str()));
+                }
+            }
+        }
         for uuid in uuids {
-            for scope in scopes {
+            let name = format!("plx-operation-{uuid}");
+            let mut found = homes.iter().filter(|(u, _)| u == uuid).peekable();
+            if found.peek().is_none() {
+                for scope in scopes {
+                    needs.event_objects.insert((scope.clone(), name.clone()));
+                }
+            }
+            for (_, namespace) in found {
                 needs
                     .event_objects
-                    .insert((scope.clone(), format!("plx-operation-{uuid}")));
+                    .insert((Some(namespace.to_string()), name.clone()));
             }
         }
         for inventory in listed.iter().map(|l| &l.inventory) {
