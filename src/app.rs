@@ -88,7 +88,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
     let sieve = event_sieve(&engine);
     // With --run, live: the runs the cluster was asked about, by full uuid.
     let mut scoped_runs: Option<Vec<String>> = None;
-    let (mut inventory, mut source, live) = match &args.snapshot {
+    let (mut inventory, source, live) = match &args.snapshot {
         Some(path) => {
             let inventory = snapshot::load_sieved(path, &sieve)?;
             if args.cluster.verbose > 0 {
@@ -142,6 +142,63 @@ fn check(args: &CheckArgs) -> Result<u8> {
     if let Some(path) = &args.snapshot {
         snapshot::require_something(path, &inventory)?;
     }
+    let today = today()?;
+    for expired in config.expired(today) {
+        // On stderr, not as a finding: it is about the config file, not
+        // the cluster, and what it silenced is reported again anyway.
+        crate::sink::err(&format!(
+            "pxdoctor: warning: {}: this ignore expired on {}; what it silenced is reported again (its reason: {})",
+            expired.position,
+            expired.expires.map(|d| d.to_string()).unwrap_or_default(),
+            expired.reason
+        ));
+    }
+    let collected = Collected {
+        inventory,
+        source,
+        live,
+        scoped_runs,
+        looked_in,
+    };
+    let mut report = judge(collected, args, &config, &engine, today)?;
+    let rules = rule_infos(&engine, &config);
+    let fail_on: FailOn = args.fail_on.into();
+    let context = RenderContext {
+        rules: &rules,
+        fail_on,
+    };
+    report::output::write(&destinations, &mut report, &context)?;
+    Ok(fail_on.exit_code(&report))
+}
+
+/// What a source gave, before it is judged.
+struct Collected {
+    inventory: crate::facts::Inventory,
+    source: Source,
+    live: bool,
+    /// With `--run`, live: the full uuids the cluster was asked about.
+    scoped_runs: Option<Vec<String>>,
+    /// Where a cluster was looked at, for a `--run` that matched nothing.
+    looked_in: String,
+}
+
+/// From what was collected to the report: joined, evaluated, filtered,
+/// severities and suppressions applied. One path for every command that
+/// judges a cluster.
+fn judge(
+    collected: Collected,
+    args: &CheckArgs,
+    config: &Config,
+    engine: &Engine,
+    today: jiff::civil::Date,
+) -> Result<Report> {
+    let Collected {
+        mut inventory,
+        mut source,
+        live,
+        scoped_runs,
+        looked_in,
+    } = collected;
     if let Some(namespace) = &args.cluster.namespace {
         let only = BTreeSet::from([namespace.clone()]);
         inventory.retain_namespaces(&only);
@@ -246,36 +303,14 @@ fn check(args: &CheckArgs) -> Result<u8> {
         skipped,
         errors: Vec::new(),
     };
-    let today = today()?;
-    for expired in config.expired(today) {
-        // On stderr, not as a finding: it is about the config file, not
-        // the cluster, and what it silenced is reported again anyway.
-        crate::sink::err(&format!(
-            "pxdoctor: warning: {}: this ignore expired on {}; what it silenced is reported again (its reason: {})",
-            expired.position,
-            expired.expires.map(|d| d.to_string()).unwrap_or_default(),
-            expired.reason
-        ));
-    }
-    let marks = PodMarks::new(&facts.pods, &config);
-    let mut report = Report::build(source, findings, facts.runs.len(), &filter, collection)
+    let marks = PodMarks::new(&facts.pods, config);
+    let report = Report::build(source, findings, facts.runs.len(), &filter, collection)
         .with_severities(|rule, severity| config.severity_of(rule, severity))
         .suppress(
             |finding| config.silencer(finding, marks.of(&finding.subject), today),
             args.show_suppressed,
         );
-    // The findings own what they show; the facts (most of the memory at
-    // 100,000 pods) are not needed while the report is written.
-    drop(marks);
-    drop(facts);
-    let rules = rule_infos(&engine, &config);
-    let fail_on: FailOn = args.fail_on.into();
-    let context = RenderContext {
-        rules: &rules,
-        fail_on,
-    };
-    report::output::write(&destinations, &mut report, &context)?;
-    Ok(fail_on.exit_code(&report))
+    Ok(report)
 }
 
 /// "in ml, polyaxon", or "in any namespace" (-A).
