@@ -529,10 +529,7 @@ impl<'w, 'a> Walk<'w, 'a> {
             (Some("int" | "float" | "number"), _) => false,
             (Some("bool"), Yaml::Bool(_)) => true,
             (Some("bool"), Yaml::Num(n)) => *n == 0.0 || *n == 1.0,
-            (Some("bool"), Yaml::Str(text)) => matches!(
-                text.to_ascii_lowercase().as_str(),
-                "true" | "false" | "yes" | "no" | "on" | "off" | "1" | "0" | "t" | "f" | "y" | "n"
-            ),
+            (Some("bool"), Yaml::Str(text)) => super::params::is_bool_word(text),
             (Some("bool"), _) => false,
             _ => true,
         };

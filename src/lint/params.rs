@@ -174,6 +174,17 @@ fn references<'a>(
 /// str with path and the object-store paths, float with metric). Only
 /// plain named types are compared; anything else (List[...], Dict[...],
 /// custom) is left to Polyaxon.
+/// A string Polyaxon reads as a boolean, in any case: pydantic's words
+/// (fields) and Polyaxon's param parser agree on them; `polyaxon --offline
+/// check` 2.18.0 passes "on", "off", "Y", "True" for a bool param and
+/// refuses "2" (testdata/polyaxonfiles/differential/valid/61).
+pub fn is_bool_word(text: &str) -> bool {
+    matches!(
+        text.to_ascii_lowercase().as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "1" | "0" | "t" | "f" | "y" | "n"
+    )
+}
+
 pub fn compatible(a: &str, b: &str) -> bool {
     const GROUPS: [&[&str]; 2] = [&["str", "path", "s3", "gcs", "wasb"], &["float", "metric"]];
     const PLAIN: &[&str] = &[
@@ -236,10 +247,7 @@ fn literal(call: &Call, interface: &Interface, param: &Param, sink: &mut Sink) {
         ("float", Yaml::Str(text)) => text.trim().parse::<f64>().is_ok(),
         ("bool", Yaml::Bool(_)) => true,
         ("bool", Yaml::Num(n)) => *n == 0.0 || *n == 1.0,
-        ("bool", Yaml::Str(text)) => matches!(
-            text.trim().to_ascii_lowercase().as_str(),
-            "true" | "false" | "yes" | "no" | "1" | "0" | "t" | "f" | "y" | "n"
-        ),
+        ("bool", Yaml::Str(text)) => is_bool_word(text.trim()),
         ("int" | "float" | "bool", _) => false,
         _ => true,
     };
