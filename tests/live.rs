@@ -1154,3 +1154,43 @@ fn proxy_url_and_https_proxy_are_honoured_and_no_proxy_bypasses_them() {
         "NO_PROXY bypasses it"
     );
 }
+
+#[test]
+fn pods_that_may_not_be_listed_are_not_runs_without_pods() {
+    let options = Options {
+        forbidden: vec![Forbidden {
+            verb: "list".into(),
+            resource: "pods".into(),
+            group: String::new(),
+            namespace: None,
+        }],
+        ..Options::default()
+    };
+    let (_server, _dir, kubeconfig) = serve("runtime-failures", options);
+    let output = pxdoctor(&["check", "-A", "--no-s3", "-o", "json"], Some(&kubeconfig));
+    let report = json(&output);
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    // Its eight Operations have pods; a forbidden list says nothing of them.
+    assert!(!rules.contains(&"PXD-PLAT-006"), "{rules:?}");
+    assert!(
+        rules.contains(&"PXD-COLL-001"),
+        "the gap is said: {rules:?}"
+    );
+    // Readable, the same operations are judged as before.
+    let (_server, _dir, kubeconfig) = serve("runtime-failures", Options::default());
+    let output = pxdoctor(&["check", "-A", "--no-s3", "-o", "json"], Some(&kubeconfig));
+    let report = json(&output);
+    assert!(
+        !report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "PXD-PLAT-006"),
+        "runtime-failures' operations all have pods"
+    );
+}

@@ -13,7 +13,9 @@ use crate::facts::artifacts::{polyaxon_api, store};
 use crate::facts::scheduling::{fit, fit_fact, verdict};
 use crate::facts::storage::claim;
 use crate::facts::workloads::{container, job, platform, run};
-use crate::facts::{EventFact, Evidence, Fact, LogTail, PodFact, RunRef, SchedulingFact, Subject};
+use crate::facts::{
+    CollectionGap, EventFact, Evidence, Fact, LogTail, PodFact, RunRef, SchedulingFact, Subject,
+};
 
 impl Inventory {
     /// Joins the facts, with `now` as the time pending durations run to.
@@ -312,16 +314,19 @@ impl Inventory {
             .iter()
             .filter_map(|pod| pod.run.as_ref().map(|run| run.uuid.as_str()))
             .collect();
+        let pods_unread = pods_unread(&self.gaps);
         for operation in self.operations.iter_mut() {
-            operation.has_pods = operation
+            let found = operation
                 .run
                 .as_ref()
                 .is_some_and(|run| run_pods.contains(run.uuid.as_str()));
+            operation.has_pods = (found || !pods_unread(&operation.namespace)).then_some(found);
             operation.age_seconds = operation
                 .created
                 .map(|created| (now - created).get_seconds());
             operation.past_grace = operation.age_seconds.is_some_and(|age| age >= grace);
         }
+        drop(pods_unread);
         let collected_jobs = std::mem::take(&mut self.jobs);
         let jobs = self.join_jobs(collected_jobs, now, grace, &run_pods);
         drop(run_pods);
@@ -476,11 +481,13 @@ impl Inventory {
             }
             job.events.push(event.evidence());
         }
+        let pods_unread = pods_unread(&self.gaps);
         for job in jobs.iter_mut() {
-            job.has_pods = job
+            let found = job
                 .run
                 .as_ref()
                 .is_some_and(|run| run_pods.contains(run.uuid.as_str()));
+            job.has_pods = (found || !pods_unread(&job.namespace)).then_some(found);
             job.age_seconds = job.created.map(|created| (now - created).get_seconds());
             job.past_grace = job.age_seconds.is_some_and(|age| age >= grace);
         }
@@ -593,6 +600,19 @@ impl Inventory {
             }
         }
         facts
+    }
+}
+
+/// Whether the pods of a namespace could not be listed there (a failed
+/// list there or across all namespaces): then "no pod of the run" is not
+/// known, and nothing may be claimed from it.
+fn pods_unread(gaps: &[CollectionGap]) -> impl Fn(&str) -> bool + '_ {
+    move |namespace| {
+        gaps.iter().any(|gap| {
+            gap.resource == "pods"
+                && gap.group.is_empty()
+                && gap.namespace.as_deref().is_none_or(|n| n == namespace)
+        })
     }
 }
 

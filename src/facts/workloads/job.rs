@@ -54,7 +54,9 @@ pub struct JobFact {
     /// Set when facts are correlated.
     pub age_seconds: Option<i64>,
     pub past_grace: bool,
-    pub has_pods: bool,
+    /// Whether any pod of the run exists; None when the pods of its
+    /// namespace could not be read (a forbidden list is not "no pods").
+    pub has_pods: Option<bool>,
     /// Set when facts are correlated: the Job's Warning events.
     pub events: Vec<Evidence>,
 }
@@ -190,7 +192,7 @@ impl FieldSource for JobFact {
             "backoff_limit" => self.backoff_limit.map(|n| num(n as f64)),
             "active_deadline_seconds" => self.active_deadline_seconds.map(|n| num(n as f64)),
             "from_events" => Some(Value::Bool(self.from_events)),
-            "has_pods" => Some(Value::Bool(self.has_pods)),
+            "has_pods" => self.has_pods.map(Value::Bool),
             "age_seconds" => self.age_seconds.map(|s| num(s as f64)),
             "age" => self.age_seconds.map(|s| text(human(s))),
             "past_grace" => Some(Value::Bool(self.past_grace)),

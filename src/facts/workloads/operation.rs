@@ -21,7 +21,9 @@ pub struct OperationFact {
     /// The newest condition: type, status, reason, message.
     pub condition: Option<(String, String, String, String)>,
     /// Set when facts are correlated.
-    pub has_pods: bool,
+    /// Whether any pod of the run exists; None when the pods of its
+    /// namespace could not be read (a forbidden list is not "no pods").
+    pub has_pods: Option<bool>,
     pub age_seconds: Option<i64>,
     /// Set when facts are correlated: older than the grace period.
     pub past_grace: bool,
@@ -107,7 +109,7 @@ impl OperationFact {
                 )
             }),
             name,
-            has_pods: false,
+            has_pods: None,
             age_seconds: None,
             past_grace: false,
         })
@@ -133,7 +135,7 @@ impl FieldSource for OperationFact {
             "condition_reason" => condition.and_then(|c| part(&c.2)),
             "condition_message" => condition.and_then(|c| part(&c.3)),
             "done" => Some(Value::Bool(self.done())),
-            "has_pods" => Some(Value::Bool(self.has_pods)),
+            "has_pods" => self.has_pods.map(Value::Bool),
             "age_seconds" => self.age_seconds.map(|s| num(s as f64)),
             "age" => self.age_seconds.map(|s| text(human(s))),
             "past_grace" => Some(Value::Bool(self.past_grace)),
