@@ -55,6 +55,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Collect(args) => collect(&args),
         Command::Lint(args) => crate::lint::run(&args),
         Command::Access(args) => crate::access::run(&args),
+        Command::Serve(args) => crate::serve::run(&args),
         Command::Rules { command } => rules(command),
         Command::Version => {
             crate::sink::out(&format!("pxdoctor {}", env!("CARGO_PKG_VERSION")));
@@ -160,7 +161,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
         scoped_runs,
         looked_in,
     };
-    let mut report = judge(collected, args, &config, &engine, today)?;
+    let mut report = judge(collected, &Asked::of(args), &config, &engine, today)?.report;
     let rules = rule_infos(&engine, &config);
     let fail_on: FailOn = args.fail_on.into();
     let context = RenderContext {
@@ -172,26 +173,49 @@ fn check(args: &CheckArgs) -> Result<u8> {
 }
 
 /// What a source gave, before it is judged.
-struct Collected {
-    inventory: crate::facts::Inventory,
-    source: Source,
-    live: bool,
+pub(crate) struct Collected {
+    pub inventory: crate::facts::Inventory,
+    pub source: Source,
+    pub live: bool,
     /// With `--run`, live: the full uuids the cluster was asked about.
-    scoped_runs: Option<Vec<String>>,
+    pub scoped_runs: Option<Vec<String>>,
     /// Where a cluster was looked at, for a `--run` that matched nothing.
-    looked_in: String,
+    pub looked_in: String,
+}
+
+/// What the user asked to see, of what was collected (check's flags;
+/// serve asks for everything).
+#[derive(Default)]
+pub(crate) struct Asked {
+    pub namespace: Option<String>,
+    pub all_namespaces: bool,
+    pub runs: Vec<String>,
+    pub only: Vec<crate::report::finding::Category>,
+    pub show_suppressed: bool,
+}
+
+impl Asked {
+    fn of(args: &CheckArgs) -> Asked {
+        Asked {
+            namespace: args.cluster.namespace.clone(),
+            all_namespaces: args.cluster.all_namespaces,
+            runs: args.runs.clone(),
+            only: args.only.clone(),
+            show_suppressed: args.show_suppressed,
+        }
+    }
 }
 
 /// From what was collected to the report: joined, evaluated, filtered,
 /// severities and suppressions applied. One path for every command that
 /// judges a cluster.
-fn judge(
+pub(crate) fn judge(
     collected: Collected,
-    args: &CheckArgs,
+    asked: &Asked,
     config: &Config,
     engine: &Engine,
     today: jiff::civil::Date,
-) -> Result<Report> {
+) -> Result<Judged> {
     let Collected {
         mut inventory,
         mut source,
@@ -199,7 +223,7 @@ fn judge(
         scoped_runs,
         looked_in,
     } = collected;
-    if let Some(namespace) = &args.cluster.namespace {
+    if let Some(namespace) = &asked.namespace {
         let only = BTreeSet::from([namespace.clone()]);
         inventory.retain_namespaces(&only);
         source.namespaces = vec![namespace.clone()];
@@ -248,7 +272,7 @@ fn judge(
         // nodes; the runs checked are those asked about.
         facts.runs.retain(|uuid| uuids.contains(uuid));
     }
-    for wanted in &args.runs {
+    for wanted in &asked.runs {
         if !facts
             .runs
             .iter()
@@ -265,7 +289,7 @@ fn judge(
                      Polyaxon resource labelled {}={wanted}, no event about \
                      plx-operation-{wanted}{}{}",
                     crate::facts::workloads::run::INSTANCE,
-                    if args.cluster.all_namespaces {
+                    if asked.all_namespaces {
                         ""
                     } else {
                         " (-A looks in every namespace)"
@@ -296,21 +320,61 @@ fn judge(
     }
     let findings = engine.evaluate(&facts);
     let filter = Filter {
-        only: args.only.clone(),
-        runs: args.runs.clone(),
+        only: asked.only.clone(),
+        runs: asked.runs.clone(),
     };
     let collection = Collection {
         skipped,
         errors: Vec::new(),
     };
     let marks = PodMarks::new(&facts.pods, config);
+    let runs_by_namespace = runs_by_namespace(&facts);
     let report = Report::build(source, findings, facts.runs.len(), &filter, collection)
         .with_severities(|rule, severity| config.severity_of(rule, severity))
         .suppress(
             |finding| config.silencer(finding, marks.of(&finding.subject), today),
-            args.show_suppressed,
+            asked.show_suppressed,
         );
-    Ok(report)
+    Ok(Judged {
+        report,
+        runs_by_namespace,
+    })
+}
+
+/// A report, and how many runs each namespace holds (serve's metrics).
+pub(crate) struct Judged {
+    pub report: Report,
+    pub runs_by_namespace: std::collections::BTreeMap<String, usize>,
+}
+
+/// Each run counted once, in the namespace of its pods, Jobs or Polyaxon
+/// resource.
+fn runs_by_namespace(facts: &crate::facts::Facts) -> std::collections::BTreeMap<String, usize> {
+    let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let pods = facts
+        .pods
+        .iter()
+        .filter_map(|pod| Some((pod.namespace.as_str(), pod.run.as_ref()?.uuid.as_str())));
+    let jobs = facts
+        .jobs
+        .iter()
+        .filter_map(|job| Some((job.namespace.as_str(), job.run.as_ref()?.uuid.as_str())));
+    let operations = facts.operations.iter().filter_map(|operation| {
+        Some((
+            operation.namespace.as_str(),
+            operation.run.as_ref()?.uuid.as_str(),
+        ))
+    });
+    for (namespace, uuid) in pods.chain(jobs).chain(operations) {
+        if facts.runs.contains(uuid) {
+            seen.insert((namespace, uuid));
+        }
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for (namespace, _) in seen {
+        *counts.entry(namespace.to_string()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// "in ml, polyaxon", or "in any namespace" (-A).
@@ -324,7 +388,7 @@ fn scope_words(namespaces: &[String]) -> String {
 
 /// Keeps the events some loaded rule could match (and those joins read):
 /// the rest would only hold memory.
-fn event_sieve(engine: &Engine) -> Sieve {
+pub(crate) fn event_sieve(engine: &Engine) -> Sieve {
     let filter = engine.prefilter(FactKind::Event, DECIDED_EVENT_FIELDS);
     Sieve::events(move |event| filter.may_match(event))
 }
@@ -332,7 +396,7 @@ fn event_sieve(engine: &Engine) -> Sieve {
 /// Loads `.pxdoctor.yaml` (or `--config`), then the rules with its rule
 /// directories; the config's problems and its unknown rule ids are reported
 /// together.
-fn configured_engine(
+pub(crate) fn configured_engine(
     config: Option<&std::path::Path>,
     dirs: &[std::path::PathBuf],
 ) -> Result<(Config, Engine)> {
@@ -368,7 +432,7 @@ fn rule_infos(engine: &Engine, config: &Config) -> Vec<RuleInfo> {
 
 /// The day ignore expiries are judged by: PXDOCTOR_NOW (tests), else
 /// today (UTC). Not the snapshot's time: an expiry is a team's deadline.
-fn today() -> Result<jiff::civil::Date> {
+pub(crate) fn today() -> Result<jiff::civil::Date> {
     let now = match std::env::var("PXDOCTOR_NOW") {
         Ok(text) => text.parse::<jiff::Timestamp>().map_err(|error| {
             Error::Usage(format!(
@@ -474,7 +538,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|error| Error::Collection(format!("cannot start the async runtime: {error}")))
 }
 
-fn cluster_options(args: &ClusterArgs) -> ClusterOptions {
+pub(crate) fn cluster_options(args: &ClusterArgs) -> ClusterOptions {
     ClusterOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
@@ -520,7 +584,7 @@ pub(crate) async fn gather(
 /// The artifacts-store probe: `--s3-bucket`'s bucket, else (live) the
 /// stores the agent names. None keeps what the source has (a snapshot's
 /// recorded probe).
-async fn probe_stores(
+pub(crate) async fn probe_stores(
     args: &ProbeArgs,
     inventory: &crate::facts::Inventory,
     live: bool,
@@ -576,7 +640,10 @@ const PROBE_STEP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1
 /// The Polyaxon API, asked with the CLI's own configuration. None when the
 /// CLI has no configuration at all (nothing to check), or an unreadable one
 /// (said on stderr: it is the user's file, not the cluster).
-async fn probe_api(args: &ClusterArgs, deadline: tokio::time::Instant) -> Option<ApiProbe> {
+pub(crate) async fn probe_api(
+    args: &ClusterArgs,
+    deadline: tokio::time::Instant,
+) -> Option<ApiProbe> {
     let config = match CliConfig::load(&ConfigSources::from_env()) {
         Ok(Some(config)) => config,
         Ok(None) => return None,

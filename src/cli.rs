@@ -28,6 +28,10 @@ pub enum Command {
     /// Who may do what: every permission Polyaxon's service accounts need,
     /// in every namespace its runs go to, granted (by which binding) or missing.
     Access(AccessArgs),
+    /// Run in the cluster: watch what `check` reads, re-check on change,
+    /// and serve /metrics (Prometheus), /report (JSON), /healthz, /readyz
+    /// and / (a page of current findings).
+    Serve(ServeArgs),
     /// The rule catalogue: list, explain and self-test rules.
     Rules {
         #[command(subcommand)]
@@ -186,6 +190,33 @@ pub struct CheckArgs {
     /// Exit 1 when a finding is at or above this severity.
     #[arg(long, value_name = "LEVEL", default_value = "error")]
     pub fail_on: FailOnArg,
+
+    #[command(flatten)]
+    pub probes: ProbeArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to serve HTTP: /metrics, /report, /healthz, /readyz and /.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9090")]
+    pub listen: std::net::SocketAddr,
+
+    /// Also load the rule files (*.yaml) under this directory. Repeatable.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+
+    /// The configuration file (default: .pxdoctor.yaml in the working
+    /// directory, when there is one), as `check` reads it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// How often the artifacts store and the Polyaxon API are probed (and
+    /// the store's Secret and failing containers' logs read again).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub probe_interval: std::time::Duration,
 
     #[command(flatten)]
     pub probes: ProbeArgs,

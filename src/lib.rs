@@ -15,5 +15,6 @@ pub mod facts;
 pub mod lint;
 pub mod redact;
 pub mod report;
+pub mod serve;
 pub mod sink;
 pub mod source;

@@ -181,6 +181,98 @@ pub async fn gather(options: &ClusterOptions, keep_raw: bool) -> Result<Gathered
     })
 }
 
+/// What `serve` watches, decided once at start as `check` decides what it
+/// lists: the same client, namespaces and Polyaxon resources, and which
+/// (resource, scope) the caller may not list (SelfSubjectAccessReview).
+pub struct Plan {
+    pub client: kube::Client,
+    pub context: Option<String>,
+    /// The namespaces watched; empty with -A.
+    pub namespaces: Vec<String>,
+    pub scopes: Vec<Option<String>>,
+    pub resources: Vec<&'static Resource>,
+    pub crds: Option<BTreeSet<String>>,
+    /// Each (resource, scope) the caller may not list, as a collection gap.
+    pub denied: Vec<(&'static Resource, Option<String>, CollectionGap)>,
+}
+
+/// Connects and decides what to watch (see [`Plan`]).
+pub async fn plan(options: &ClusterOptions) -> Result<Plan> {
+    let (client, context, server) = connect(options).await?;
+    let fetcher = Arc::new(setup_fetcher(&client, options));
+    if let Err(error) = fetcher.first_contact().await {
+        return Err(unreachable(&server, &error, options.request_timeout));
+    }
+    let (namespaces, _) = namespaces(options, &fetcher, client.default_namespace(), false).await;
+    let scopes: Vec<Option<String>> = if namespaces.is_empty() {
+        vec![None]
+    } else {
+        namespaces.iter().cloned().map(Some).collect()
+    };
+    let crds = polyaxon_crds(&fetcher).await;
+    let resources: Vec<&'static Resource> = RESOURCES
+        .iter()
+        .chain(POLYAXON.iter().filter(|r| {
+            crds.as_ref()
+                .is_some_and(|found| found.contains(&r.full_name()))
+        }))
+        .collect();
+    let mut denied = Vec::new();
+    for resource in &resources {
+        let scoped: Vec<Option<String>> = if resource.namespaced {
+            scopes.clone()
+        } else {
+            vec![None]
+        };
+        for scope in scoped {
+            if let Some(message) = self::denied(&fetcher, resource, scope.as_deref()).await {
+                let gap = gap(
+                    resource,
+                    "list",
+                    scope.clone(),
+                    &FetchError::Forbidden(message),
+                );
+                denied.push((*resource, scope, gap));
+            }
+        }
+    }
+    Ok(Plan {
+        client,
+        context,
+        namespaces,
+        scopes,
+        resources,
+        crds,
+        denied,
+    })
+}
+
+/// A fetcher for the GETs around the watches (the store's Secret, logs),
+/// bounded by --timeout from now.
+pub fn setup_fetcher(client: &kube::Client, options: &ClusterOptions) -> Fetcher {
+    Fetcher::new(
+        client.clone(),
+        Instant::now() + options.timeout,
+        options.request_timeout,
+        options.chunk_size,
+        options.verbose,
+        None,
+    )
+}
+
+/// What is read beside the lists, for `inventory`: the store's Secret (with
+/// the gaps in reading it) and the logs of failing Polyaxon containers.
+pub async fn read_extras(fetcher: &Fetcher, inventory: &Inventory) -> Inventory {
+    let mut extras = Inventory {
+        agent_configs: inventory.agent_configs.clone(),
+        ..Inventory::default()
+    };
+    store_secrets(fetcher, &mut extras, None).await;
+    extras.agent_configs.clear();
+    extras.logs = tails(fetcher, inventory, None).await;
+    extras
+}
+
 /// Every resource in every scope, one paginated LIST each, concurrently;
 /// `early` holds the lists namespace discovery already made.
 async fn list_everything(

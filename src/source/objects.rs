@@ -135,6 +135,17 @@ pub fn read_json(
     }
 }
 
+/// Decodes one object whose kind and apiVersion the caller knows (a
+/// watched resource's), as a list item is decoded.
+pub fn read_object(
+    kind: &str,
+    api_version: &str,
+    json: &str,
+    inventory: &mut Inventory,
+) -> serde_json::Result<()> {
+    ingest(kind, Some(api_version), json, inventory)
+}
+
 /// Decodes one object of `kind` from JSON text into its fact.
 fn ingest(
     kind: &str,

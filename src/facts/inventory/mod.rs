@@ -20,7 +20,7 @@ pub use join::{DEFAULT_GRACE_SECONDS, is_scheduler_verdict};
 pub use joined::Facts;
 
 /// Facts as collected, before they are joined.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Inventory {
     pub pods: Vec<PodFact>,
     pub events: Vec<EventFact>,

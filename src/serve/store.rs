@@ -1,0 +1,217 @@
+//! What the watches hold: each watched object's facts, under its name, one
+//! shard per (resource, scope). A change replaces one entry; an evaluation
+//! assembles from the shards the same [`Inventory`] a `check` would have
+//! listed, so both are judged by one path.
+//!
+//! Objects are kept as facts, not as JSON: a pod is its `PodFact`, an event
+//! the sieve drops is not kept at all, so memory follows `check`'s.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::facts::shared::name::Name;
+use crate::facts::{CollectionGap, EventFact, Inventory, PodFact};
+
+/// A (resource, scope) pair: "pods.", Some("ml-team").
+pub type ShardKey = (String, Option<String>);
+
+/// One object's facts.
+enum Fragment {
+    Pod(Box<PodFact>),
+    Event(Box<EventFact>),
+    /// Any other kind: its facts as decoded (few objects: nodes, claims,
+    /// RBAC, Polyaxon's own resources).
+    Other(Box<Inventory>),
+}
+
+impl Fragment {
+    /// The facts one decoded object gave; None when there is nothing to
+    /// keep (an event the sieve let go, a pod that is not one).
+    fn of(kind: &str, mut decoded: Inventory) -> Option<Fragment> {
+        match kind {
+            "Pod" => decoded.pods.pop().map(|pod| Fragment::Pod(Box::new(pod))),
+            "Event" => decoded
+                .events
+                .pop()
+                .map(|event| Fragment::Event(Box::new(event))),
+            _ => Some(Fragment::Other(Box::new(decoded))),
+        }
+    }
+
+    fn add_to(&self, inventory: &mut Inventory) {
+        match self {
+            Fragment::Pod(pod) => inventory.pods.push((**pod).clone()),
+            Fragment::Event(event) => inventory.events.push((**event).clone()),
+            Fragment::Other(decoded) => {
+                let mut decoded = (**decoded).clone();
+                // Each shard says whether its kind was seen.
+                decoded.kinds_seen.clear();
+                inventory.merge(decoded);
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Shard {
+    kind: &'static str,
+    objects: HashMap<String, Fragment>,
+    /// While a (re)list runs: what it delivered so far. The objects above
+    /// stay current until it is done, so a relist leaves no gap.
+    relisting: Option<HashMap<String, Fragment>>,
+    synced: bool,
+    /// Namespaces of every event seen, kept or not (as `check` counts them).
+    event_namespaces: BTreeSet<Name>,
+    /// Why the shard could not be read, while it cannot.
+    gap: Option<CollectionGap>,
+}
+
+/// What `serve` reads besides the watches, once per probe interval.
+#[derive(Default, Clone)]
+pub struct Probed {
+    /// The store's Secret, the failing containers' logs, and the gaps in
+    /// reading them.
+    pub extras: Inventory,
+    pub probes: Option<Vec<crate::facts::artifacts::probe::ProbeStep>>,
+    pub polyaxon_api: Option<crate::facts::artifacts::polyaxon_api::ApiProbe>,
+    pub done: bool,
+}
+
+/// Every shard, and what the probes found.
+#[derive(Default)]
+pub struct Stores {
+    shards: BTreeMap<ShardKey, Shard>,
+    pub crds: Option<BTreeSet<String>>,
+    /// The namespaces watched; None with -A.
+    pub scope: Option<BTreeSet<String>>,
+    pub probed: Probed,
+}
+
+impl Stores {
+    /// Declares a shard before its watch starts: an evaluation waits for it
+    /// (see [`Stores::settled`]).
+    pub fn expect(&mut self, key: ShardKey, kind: &'static str) {
+        self.shards.entry(key).or_default().kind = kind;
+    }
+
+    /// A shard that will never be read (the caller may not list it).
+    pub fn refuse(&mut self, key: ShardKey, kind: &'static str, gap: CollectionGap) {
+        let shard = self.shards.entry(key).or_default();
+        shard.kind = kind;
+        shard.gap = Some(gap);
+    }
+
+    /// A (re)list starts: what follows replaces the shard when it is done.
+    pub fn begin_list(&mut self, key: &ShardKey) {
+        if let Some(shard) = self.shards.get_mut(key) {
+            shard.relisting = Some(HashMap::new());
+        }
+    }
+
+    /// An object, listed or changed. `decoded` holds its facts.
+    pub fn apply(&mut self, key: &ShardKey, name: String, decoded: Inventory) {
+        let Some(shard) = self.shards.get_mut(key) else {
+            return;
+        };
+        for namespace in &decoded.event_namespaces {
+            if !shard.event_namespaces.contains(&**namespace) {
+                shard.event_namespaces.insert(namespace.clone());
+            }
+        }
+        let fragment = Fragment::of(shard.kind, decoded);
+        let target = shard.relisting.as_mut().unwrap_or(&mut shard.objects);
+        match fragment {
+            Some(fragment) => {
+                target.insert(name, fragment);
+            }
+            None => {
+                target.remove(&name);
+            }
+        }
+    }
+
+    pub fn delete(&mut self, key: &ShardKey, name: &str) {
+        if let Some(shard) = self.shards.get_mut(key) {
+            shard.objects.remove(name);
+            if let Some(relisting) = &mut shard.relisting {
+                relisting.remove(name);
+            }
+        }
+    }
+
+    /// A (re)list is complete: its objects are the shard's.
+    pub fn end_list(&mut self, key: &ShardKey) {
+        if let Some(shard) = self.shards.get_mut(key) {
+            if let Some(listed) = shard.relisting.take() {
+                shard.objects = listed;
+            }
+            shard.synced = true;
+            shard.gap = None;
+        }
+    }
+
+    /// The shard could not be read: a gap while it has never been read or
+    /// the caller may not read it any more; a passing failure of a shard
+    /// already read keeps what it holds.
+    pub fn failed(&mut self, key: &ShardKey, gap: CollectionGap) {
+        if let Some(shard) = self.shards.get_mut(key)
+            && (!shard.synced || gap.reason == "forbidden")
+        {
+            shard.gap = Some(gap);
+        }
+    }
+
+    /// Whether every shard was read once or failed: the first evaluation
+    /// waits for this, so it does not report a half-read cluster.
+    pub fn settled(&self) -> bool {
+        self.shards
+            .values()
+            .all(|shard| shard.synced || shard.gap.is_some())
+    }
+
+    /// The shards still waited for, as "pods in ml-team" (for /readyz).
+    pub fn waiting(&self) -> Vec<String> {
+        self.shards
+            .iter()
+            .filter(|(_, shard)| !shard.synced && shard.gap.is_none())
+            .map(|((resource, scope), _)| match scope {
+                Some(namespace) => format!("{resource} in {namespace}"),
+                None => resource.clone(),
+            })
+            .collect()
+    }
+
+    /// What `check` would have collected, from what the watches hold now.
+    pub fn inventory(&self) -> Inventory {
+        let mut inventory = Inventory {
+            polyaxon_crds: self.crds.clone(),
+            ..Inventory::default()
+        };
+        let pods: usize = self
+            .shards
+            .values()
+            .filter(|shard| shard.kind == "Pod")
+            .map(|shard| shard.objects.len())
+            .sum();
+        inventory.pods.reserve_exact(pods);
+        for shard in self.shards.values() {
+            if shard.synced {
+                inventory.kinds_seen.insert(shard.kind.to_string());
+            }
+            if let Some(gap) = &shard.gap {
+                inventory.gaps.push(gap.clone());
+            }
+            inventory
+                .event_namespaces
+                .extend(shard.event_namespaces.iter().cloned());
+            for fragment in shard.objects.values() {
+                fragment.add_to(&mut inventory);
+            }
+        }
+        inventory.merge(self.probed.extras.clone());
+        inventory.probes = self.probed.probes.clone().unwrap_or_default();
+        inventory.polyaxon_api = self.probed.polyaxon_api.clone();
+        // Set after the merges, which would widen it.
+        inventory.scope = self.scope.clone();
+        inventory
+    }
+}
