@@ -111,7 +111,7 @@ impl Metrics {
     /// A watch starts: its error counter is exposed at 0, so that rate()
     /// sees the first error.
     pub fn watching(&self, resource: &str) {
-        self.watch_errors.get_or_create(&ResourceLabels {
+        let _ = self.watch_errors.get_or_create_owned(&ResourceLabels {
             resource: resource.to_string(),
         });
     }
