@@ -7,133 +7,17 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::apiserver::{ApiServer, Forbidden, Options};
+use support::served::{NOW, Served};
 use support::{repo, testdata};
-
-const NOW: &str = "2026-11-28T10:42:30Z";
 
 /// The Pending GPU run of gpu-shortage (PXD-PEND-002).
 const PENDING_RUN: &str = "5200fc5c54e80b7c05f3c8f051545385";
-
-/// A running `pxdoctor serve`; killed when dropped.
-struct Served {
-    child: Child,
-    url: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Served {
-    fn start(kubeconfig: &Path, extra: &[&str]) -> Served {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_pxdoctor"));
-        for name in [
-            "HTTPS_PROXY",
-            "https_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-            "NO_PROXY",
-            "no_proxy",
-            "KUBERNETES_SERVICE_HOST",
-            "POLYAXON_HOST",
-            "POLYAXON_AUTH_TOKEN",
-        ] {
-            command.env_remove(name);
-        }
-        let mut child = command
-            .args(["serve", "--listen", "127.0.0.1:0", "--no-s3", "--no-api"])
-            .args(extra)
-            .current_dir(repo())
-            .env("KUBECONFIG", kubeconfig)
-            .env("PXDOCTOR_NOW", NOW)
-            .env("POLYAXON_HOME", "/nonexistent/polyaxon-home")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("pxdoctor serve starts");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let pipe = child.stderr.take().expect("stderr is piped");
-        let kept = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("pxdoctor: serving on ") {
-                    let _ = address_tx.send(url.to_string());
-                }
-                let mut kept = kept.lock().unwrap();
-                kept.push_str(&line);
-                kept.push('\n');
-            }
-        });
-        let url = address_rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("serve said no address: {}", stderr.lock().unwrap()));
-        Served { child, url, stderr }
-    }
-
-    /// GET `path`: the status and the body.
-    fn get(&self, path: &str) -> (u16, String) {
-        let address = self.url.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(address).expect("serve accepts");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("an answer");
-        let status = answer
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or(0);
-        let body = answer
-            .split_once("\r\n\r\n")
-            .map(|(_, body)| body.to_string())
-            .unwrap_or_default();
-        (status, body)
-    }
-
-    /// Polls `path` until `done` holds of its body; panics after `limit`.
-    fn wait_for(&self, path: &str, limit: Duration, done: impl Fn(u16, &str) -> bool) -> String {
-        let started = Instant::now();
-        loop {
-            let (status, body) = self.get(path);
-            if done(status, &body) {
-                return body;
-            }
-            if started.elapsed() > limit {
-                panic!(
-                    "{path} did not get there in {limit:?}: {status} {body}\nserve's stderr:\n{}",
-                    self.stderr.lock().unwrap()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn ready(&self) {
-        self.wait_for("/readyz", Duration::from_secs(60), |status, _| {
-            status == 200
-        });
-    }
-}
 
 fn simulator(scenario: &str, options: Options) -> (ApiServer, tempfile::TempDir, PathBuf) {
     let server = ApiServer::start(&testdata(scenario), options);

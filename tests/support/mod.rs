@@ -5,6 +5,7 @@
 pub mod apiserver;
 pub mod polyaxon;
 pub mod secrets;
+pub mod served;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
