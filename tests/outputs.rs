@@ -522,6 +522,7 @@ fn completions_and_man_pages_are_generated() {
         assert!(script.contains("short"), "{shell}: -o short");
         assert!(script.contains("access"), "{shell}: the access command");
         assert!(script.contains("subject"), "{shell}: access --subject");
+        assert!(script.contains("probe-interval"), "{shell}: serve's flags");
     }
     let output = pxdoctor(&["completions", "tcsh"]);
     assert_eq!(output.status.code(), Some(2));
@@ -538,6 +539,9 @@ fn completions_and_man_pages_are_generated() {
     assert!(check.contains("show\\-suppressed"), "{check}");
     let access = std::fs::read_to_string(dir.path().join("pxdoctor-access.1")).unwrap();
     assert!(access.contains("\\-\\-subject"), "{access}");
+    let serve = std::fs::read_to_string(dir.path().join("pxdoctor-serve.1")).unwrap();
+    assert!(serve.contains("0.0.0.0:9090"), "{serve}");
+    assert!(serve.contains("\\-\\-probe\\-interval"), "{serve}");
 }
 
 #[test]
