@@ -14,6 +14,11 @@
 //! one `list PATH COUNT` line per LIST path). `--token ""` turns
 //! authentication off (kubectl sends tokens over TLS only); `--tls` serves
 //! HTTPS with a fresh CA written next to the kubeconfig.
+//!
+//! `--changes-dir DIR` lets a script change the cluster while clients
+//! watch it (bench/serve.sh): on SIGUSR2 every `*.json` file in DIR, in name
+//! order, is applied (an object) or, named `*.delete.json`, deleted (the
+//! object it names), then removed; the simulator says on stderr how many.
 
 #[allow(dead_code)]
 #[path = "../tests/support/apiserver.rs"]
@@ -27,6 +32,7 @@ use std::time::{Duration, Instant};
 
 const SIGINT: i32 = 2;
 const SIGUSR1: i32 = 10;
+const SIGUSR2: i32 = 12;
 const SIGTERM: i32 = 15;
 
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
@@ -42,6 +48,7 @@ extern "C" fn on_signal(signum: i32) {
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut scenario, mut kubeconfig_dir, mut requests_file) = (None, None, None);
+    let mut changes_dir: Option<PathBuf> = None;
     let mut options = apiserver::Options::default();
     let mut seconds = None;
     while let Some(arg) = args.next() {
@@ -52,6 +59,7 @@ fn main() {
         match arg.as_str() {
             "--kubeconfig-dir" => kubeconfig_dir = Some(PathBuf::from(value())),
             "--requests-file" => requests_file = Some(PathBuf::from(value())),
+            "--changes-dir" => changes_dir = Some(PathBuf::from(value())),
             "--token" => options.token = value(),
             "--tls" => options.tls = true,
             "--seconds" => {
@@ -68,7 +76,7 @@ fn main() {
     let scenario = scenario.unwrap_or_else(|| usage("missing SNAPSHOT_DIR"));
     let kubeconfig_dir = kubeconfig_dir.unwrap_or_else(|| usage("missing --kubeconfig-dir"));
 
-    for signum in [SIGINT, SIGTERM, SIGUSR1] {
+    for signum in [SIGINT, SIGTERM, SIGUSR1, SIGUSR2] {
         // SAFETY: the handler only stores into an atomic (async-signal-safe).
         unsafe { signal(signum, on_signal) };
     }
@@ -86,6 +94,13 @@ fn main() {
     loop {
         std::thread::sleep(Duration::from_millis(20));
         let signum = SIGNAL.swap(0, Ordering::SeqCst);
+        if signum == SIGUSR2 {
+            match &changes_dir {
+                Some(dir) => apply_changes(&server, dir),
+                None => eprintln!("simulator: SIGUSR2 without --changes-dir: nothing to apply"),
+            }
+            continue;
+        }
         let expired = deadline.is_some_and(|d| Instant::now() >= d);
         if (signum != 0 || expired)
             && let Some(file) = &requests_file
@@ -102,6 +117,54 @@ fn main() {
             return;
         }
     }
+}
+
+/// Applies or deletes what DIR holds, in name order, and removes each file.
+fn apply_changes(server: &apiserver::ApiServer, dir: &std::path::Path) {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect(),
+        Err(error) => {
+            eprintln!("simulator: {}: {error}", dir.display());
+            return;
+        }
+    };
+    files.sort();
+    let (mut applied, mut deleted) = (0, 0);
+    for file in files {
+        let object: serde_json::Value = match std::fs::read_to_string(&file)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+        {
+            Ok(object) => object,
+            Err(error) => {
+                eprintln!("simulator: {}: {error}", file.display());
+                continue;
+            }
+        };
+        if file.to_string_lossy().ends_with(".delete.json") {
+            let field = |pointer: &str| {
+                object
+                    .pointer(pointer)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+            };
+            server.delete(
+                field("/apiVersion"),
+                field("/kind"),
+                field("/metadata/namespace"),
+                field("/metadata/name"),
+            );
+            deleted += 1;
+        } else {
+            server.apply(object);
+            applied += 1;
+        }
+        let _ = std::fs::remove_file(&file);
+    }
+    eprintln!("simulator: applied {applied}, deleted {deleted}");
 }
 
 /// A LIST: a GET of a collection (`/api/v1/pods`, `/apis/G/V/namespaces/NS/jobs`), not a watch.
@@ -146,7 +209,7 @@ fn write_counts(file: &PathBuf, requests: &[apiserver::Request]) {
 fn usage(problem: &str) -> ! {
     eprintln!(
         "simulator: {problem}\nusage: simulator SNAPSHOT_DIR --kubeconfig-dir DIR \
-         [--requests-file FILE] [--token TOKEN] [--tls] [--seconds N]"
+         [--requests-file FILE] [--changes-dir DIR] [--token TOKEN] [--tls] [--seconds N]"
     );
     std::process::exit(2);
 }

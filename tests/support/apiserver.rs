@@ -1857,10 +1857,14 @@ impl State {
         // between what is replayed and what is heard.
         let mut heard = self.changes.subscribe();
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+        // `type` before `object`, as kube-apiserver writes metav1.WatchEvent
+        // (a JSON map here would sort `object` first).
         let line = |value: Value| {
-            let mut bytes = serde_json::to_vec(&value).unwrap_or_default();
-            bytes.push(b'\n');
-            Bytes::from(bytes)
+            let text = format!(
+                "{{\"type\":{},\"object\":{}}}\n",
+                value["type"], value["object"]
+            );
+            Bytes::from(text)
         };
         let since = query
             .get("resourceVersion")
