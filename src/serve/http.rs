@@ -3,7 +3,12 @@
 //! only reads it, so a scrape never waits for the engine.
 
 use std::convert::Infallible;
+use std::io::{Read, Write};
 use std::sync::{Arc, RwLock};
+
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -13,12 +18,34 @@ use tokio::net::TcpListener;
 
 use super::metrics::{CONTENT_TYPE, Metrics};
 
+/// A prepared answer, kept gzip-compressed: a large cluster's report and
+/// page are megabytes of text that compress some thirty times
+/// (bench/serve.sh), and they are asked for far less often than they
+/// change. Sent as they are to a client that accepts gzip.
+#[derive(Clone, Default)]
+pub struct Packed(Bytes);
+
+impl Packed {
+    pub fn new(text: &str) -> Packed {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+        // Writing to a Vec cannot fail.
+        let _ = encoder.write_all(text.as_bytes());
+        Packed(Bytes::from(encoder.finish().unwrap_or_default()))
+    }
+
+    fn unpacked(&self) -> String {
+        let mut text = String::new();
+        let _ = GzDecoder::new(&self.0[..]).read_to_string(&mut text);
+        text
+    }
+}
+
 /// What the last evaluation prepared.
 #[derive(Default)]
 pub struct Current {
     /// The JSON report (redacted), once there is one.
-    pub report: Option<String>,
-    pub page: String,
+    pub report: Option<Packed>,
+    pub page: Packed,
     pub ready: bool,
     /// Why not ready yet, for /readyz.
     pub waiting: String,
@@ -64,10 +91,11 @@ fn respond<B>(state: &State, request: &Request<B>) -> Response<Full<Bytes>> {
         .current
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let gzip = accepts_gzip(request);
     match request.uri().path() {
         "/metrics" => answer(StatusCode::OK, CONTENT_TYPE, state.metrics.render()),
         "/report" => match &current.report {
-            Some(json) => answer(StatusCode::OK, "application/json", json.clone()),
+            Some(json) => packed(json, "application/json", gzip),
             None => answer(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "text/plain; charset=utf-8",
@@ -85,17 +113,49 @@ fn respond<B>(state: &State, request: &Request<B>) -> Response<Full<Bytes>> {
             "text/plain; charset=utf-8",
             format!("not ready: {}\n", current.waiting),
         ),
-        "/" => answer(
-            StatusCode::OK,
-            "text/html; charset=utf-8",
-            current.page.clone(),
-        ),
+        "/" => packed(&current.page, "text/html; charset=utf-8", gzip),
         _ => answer(
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",
             "not found: /metrics, /report, /healthz, /readyz, /\n".into(),
         ),
     }
+}
+
+/// Whether the request's Accept-Encoding takes gzip (and not at q=0).
+fn accepts_gzip<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get_all(hyper::header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let weight = parts
+                .find_map(|p| p.strip_prefix("q="))
+                .map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(0.0));
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && weight > 0.0
+        })
+}
+
+fn packed(body: &Packed, content_type: &str, gzip: bool) -> Response<Full<Bytes>> {
+    if !gzip {
+        return answer(StatusCode::OK, content_type, body.unpacked());
+    }
+    let mut response = answer(StatusCode::OK, content_type, String::new());
+    *response.body_mut() = Full::new(body.0.clone());
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_ENCODING,
+        hyper::header::HeaderValue::from_static("gzip"),
+    );
+    headers.insert(
+        hyper::header::VARY,
+        hyper::header::HeaderValue::from_static("accept-encoding"),
+    );
+    response
 }
 
 fn answer(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
@@ -107,4 +167,42 @@ fn answer(status: StatusCode, content_type: &str, body: String) -> Response<Full
             .insert(hyper::header::CONTENT_TYPE, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asking(encoding: &str) -> Request<()> {
+        Request::builder()
+            .header(hyper::header::ACCEPT_ENCODING, encoding)
+            .body(())
+            .unwrap()
+    }
+
+    #[test]
+    fn gzip_is_sent_to_whom_accepts_it() {
+        for (encoding, accepted) in [
+            ("gzip, deflate, br", true),
+            ("br;q=1.0, gzip;q=0.8, *;q=0.1", true),
+            ("GZIP", true),
+            ("*", true),
+            ("gzip;q=0", false),
+            ("gzip; q=0.000", false),
+            ("identity", false),
+            ("deflate, br", false),
+        ] {
+            assert_eq!(accepts_gzip(&asking(encoding)), accepted, "{encoding}");
+        }
+        let none = Request::builder().body(()).unwrap();
+        assert!(!accepts_gzip(&none));
+    }
+
+    #[test]
+    fn a_packed_answer_unpacks_to_its_text() {
+        let text = "<p>a run</p>".repeat(1000);
+        let packed = Packed::new(&text);
+        assert!(packed.0.len() < text.len() / 10);
+        assert_eq!(packed.unpacked(), text);
+    }
 }

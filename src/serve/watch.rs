@@ -6,13 +6,14 @@
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
-use kube::api::{Api, DynamicObject};
+use kube::api::Api;
 use kube::core::ApiResource;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use tokio::sync::Notify;
 
 use super::metrics::Metrics;
+use super::raw::RawObject;
 use super::store::{ShardKey, Stores};
 use crate::facts::inventory::sieve::Sieve;
 use crate::facts::{CollectionGap, Inventory};
@@ -50,7 +51,7 @@ pub async fn watch(shared: Shared, resource: &'static Resource, scope: Option<St
         kind: resource.kind.to_string(),
         plural: resource.plural.to_string(),
     };
-    let api: Api<DynamicObject> = match &scope {
+    let api: Api<RawObject> = match &scope {
         Some(namespace) => Api::namespaced_with(shared.client.clone(), namespace, &described),
         None => Api::all_with(shared.client.clone(), &described),
     };
@@ -101,7 +102,7 @@ pub fn lock(stores: &Mutex<Stores>) -> std::sync::MutexGuard<'_, Stores> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn object_name(object: &DynamicObject) -> String {
+fn object_name(object: &RawObject) -> String {
     format!(
         "{}/{}",
         object.metadata.namespace.as_deref().unwrap_or(""),
@@ -115,13 +116,11 @@ fn object_name(object: &DynamicObject) -> String {
 fn decode(
     resource: &Resource,
     api_version: &str,
-    object: &DynamicObject,
+    object: &RawObject,
     sieve: &Sieve,
 ) -> (String, Inventory) {
     let mut decoded = Inventory::sieved(sieve.clone());
-    if let Ok(json) = serde_json::to_string(object) {
-        let _ = objects::read_object(resource.kind, api_version, &json, &mut decoded);
-    }
+    let _ = objects::read_object(resource.kind, api_version, &object.json, &mut decoded);
     (object_name(object), decoded)
 }
 
