@@ -6,7 +6,9 @@
 //! Objects are kept as facts, not as JSON: a pod is its `PodFact`, an event
 //! the sieve drops is not kept at all, so memory follows `check`'s.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasher;
 
 use crate::facts::shared::name::Name;
 use crate::facts::{CollectionGap, EventFact, Inventory, PodFact};
@@ -51,13 +53,18 @@ impl Fragment {
     }
 }
 
+/// An object's "namespace/name" as 128 bits: at 100k pods the names as
+/// strings were some 10 MiB of the stores (bench/serve.sh, large); two
+/// names share a key with a chance of about 1 in 10^28.
+type ObjectKey = u128;
+
 #[derive(Default)]
 struct Shard {
     kind: &'static str,
-    objects: HashMap<String, Fragment>,
+    objects: HashMap<ObjectKey, Fragment>,
     /// While a (re)list runs: what it delivered so far. The objects above
     /// stay current until it is done, so a relist leaves no gap.
-    relisting: Option<HashMap<String, Fragment>>,
+    relisting: Option<HashMap<ObjectKey, Fragment>>,
     synced: bool,
     /// Namespaces of every event seen, kept or not (as `check` counts them).
     event_namespaces: BTreeSet<Name>,
@@ -80,6 +87,8 @@ pub struct Probed {
 #[derive(Default)]
 pub struct Stores {
     shards: BTreeMap<ShardKey, Shard>,
+    /// Two independent hashes make an [`ObjectKey`].
+    keys: (RandomState, RandomState),
     pub crds: Option<BTreeSet<String>>,
     /// The namespaces watched; None with -A.
     pub scope: Option<BTreeSet<String>>,
@@ -107,8 +116,14 @@ impl Stores {
         }
     }
 
-    /// An object, listed or changed. `decoded` holds its facts.
-    pub fn apply(&mut self, key: &ShardKey, name: String, decoded: Inventory) {
+    fn object_key(&self, name: &str) -> ObjectKey {
+        (u128::from(self.keys.0.hash_one(name)) << 64) | u128::from(self.keys.1.hash_one(name))
+    }
+
+    /// An object, listed or changed, by its "namespace/name". `decoded`
+    /// holds its facts.
+    pub fn apply(&mut self, key: &ShardKey, name: &str, decoded: Inventory) {
+        let name = self.object_key(name);
         let Some(shard) = self.shards.get_mut(key) else {
             return;
         };
@@ -130,10 +145,11 @@ impl Stores {
     }
 
     pub fn delete(&mut self, key: &ShardKey, name: &str) {
+        let name = self.object_key(name);
         if let Some(shard) = self.shards.get_mut(key) {
-            shard.objects.remove(name);
+            shard.objects.remove(&name);
             if let Some(relisting) = &mut shard.relisting {
-                relisting.remove(name);
+                relisting.remove(&name);
             }
         }
     }
@@ -213,5 +229,64 @@ impl Stores {
         // Set after the merges, which would widen it.
         inventory.scope = self.scope.clone();
         inventory
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::objects::read_object;
+
+    fn pod(name: &str, phase: &str) -> Inventory {
+        let mut decoded = Inventory::default();
+        let json = format!(
+            r#"{{"metadata":{{"name":"{name}","namespace":"ml"}},"spec":{{"containers":[{{"name":"main"}}]}},"status":{{"phase":"{phase}"}}}}"#
+        );
+        read_object("Pod", "v1", &json, &mut decoded).unwrap();
+        decoded
+    }
+
+    fn phases(stores: &Stores) -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = stores
+            .inventory()
+            .pods
+            .iter()
+            .map(|p| (p.name.clone(), p.phase.clone()))
+            .collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn objects_are_replaced_and_deleted_by_name_and_a_relist_leaves_no_gap() {
+        let key: ShardKey = ("pods.".into(), None);
+        let mut stores = Stores::default();
+        stores.expect(key.clone(), "Pod");
+        assert!(!stores.settled());
+        stores.begin_list(&key);
+        stores.apply(&key, "ml/a", pod("a", "Pending"));
+        stores.apply(&key, "ml/b", pod("b", "Running"));
+        // Not yet listed whole: nothing is judged from a half list.
+        assert!(phases(&stores).is_empty());
+        stores.end_list(&key);
+        assert!(stores.settled());
+        assert_eq!(phases(&stores).len(), 2);
+
+        stores.apply(&key, "ml/a", pod("a", "Running"));
+        stores.delete(&key, "ml/b");
+        let now = phases(&stores);
+        assert_eq!(now.len(), 1);
+        assert_eq!(now[0].0, "a");
+        assert_eq!(now[0].1, "Running");
+
+        // A relist: the old objects stay until it is done, then only what
+        // it listed is left.
+        stores.begin_list(&key);
+        stores.apply(&key, "ml/c", pod("c", "Pending"));
+        assert_eq!(phases(&stores)[0].0, "a");
+        stores.end_list(&key);
+        let relisted = phases(&stores);
+        assert_eq!(relisted.len(), 1);
+        assert_eq!(relisted[0].0, "c");
     }
 }

@@ -64,7 +64,7 @@ pub async fn watch(shared: Shared, resource: &'static Resource, scope: Option<St
             Ok(Event::Init) => lock(&shared.stores).begin_list(&key),
             Ok(Event::InitApply(object)) | Ok(Event::Apply(object)) => {
                 let (name, decoded) = decode(resource, &api_version, &object, &shared.sieve);
-                lock(&shared.stores).apply(&key, name, decoded);
+                lock(&shared.stores).apply(&key, &name, decoded);
                 shared.changed.notify_one();
             }
             Ok(Event::Delete(object)) => {
