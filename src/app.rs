@@ -144,16 +144,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
         snapshot::require_something(path, &inventory)?;
     }
     let today = today()?;
-    for expired in config.expired(today) {
-        // On stderr, not as a finding: it is about the config file, not
-        // the cluster, and what it silenced is reported again anyway.
-        crate::sink::err(&format!(
-            "pxdoctor: warning: {}: this ignore expired on {}; what it silenced is reported again (its reason: {})",
-            expired.position,
-            expired.expires.map(|d| d.to_string()).unwrap_or_default(),
-            expired.reason
-        ));
-    }
+    warn_expired(&config, today);
     let collected = Collected {
         inventory,
         source,
@@ -203,6 +194,20 @@ impl Asked {
             only: args.only.clone(),
             show_suppressed: args.show_suppressed,
         }
+    }
+}
+
+/// Ignores of the config whose expiry date has passed, as warnings on
+/// stderr, not as findings: they are about the config file, not the
+/// cluster, and what they silenced is reported again anyway.
+pub(crate) fn warn_expired(config: &Config, today: jiff::civil::Date) {
+    for expired in config.expired(today) {
+        crate::sink::err(&format!(
+            "pxdoctor: warning: {}: this ignore expired on {}; what it silenced is reported again (its reason: {})",
+            expired.position,
+            expired.expires.map(|d| d.to_string()).unwrap_or_default(),
+            expired.reason
+        ));
     }
 }
 

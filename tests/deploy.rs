@@ -11,7 +11,6 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
 use std::collections::BTreeMap;
 
@@ -176,16 +175,9 @@ fn attributes(
 }
 
 fn pxdoctor(args: &[&str], kubeconfig: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_pxdoctor"))
+    support::isolated_pxdoctor()
         .args(args)
-        .current_dir(repo())
         .env("KUBECONFIG", kubeconfig)
-        .env("NO_COLOR", "1")
-        .env("POLYAXON_HOME", "/nonexistent/polyaxon-home")
-        .env_remove("POLYAXON_HOST")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("KUBERNETES_SERVICE_HOST")
         .output()
         .expect("pxdoctor runs")
 }

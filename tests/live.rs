@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use support::apiserver::{ApiServer, Faults, Forbidden, Options, Serving};
-use support::{assert_valid_report, repo, stderr, stdout, testdata};
+use support::{assert_valid_report, stderr, stdout, testdata};
 
 /// Every scenario's events are at most this recent: one "now" for both paths.
 const NOW: &str = "2026-11-28T10:42:30Z";
@@ -22,29 +22,9 @@ fn pxdoctor(args: &[&str], kubeconfig: Option<&Path>) -> Output {
 /// pxdoctor with these environment variables, and none of the machine's
 /// proxy settings (kube honours HTTPS_PROXY and NO_PROXY, as kubectl does).
 fn pxdoctor_with(args: &[&str], kubeconfig: Option<&Path>, env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pxdoctor"));
-    for name in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
-        command.env_remove(name);
-    }
+    let mut command = support::isolated_pxdoctor();
     command.envs(env.iter().copied());
-    command
-        .args(args)
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
-        .env("PXDOCTOR_NOW", NOW)
-        // No Polyaxon CLI configuration: the API probe has its own tests
-        // (tests/polyaxon_api.rs); here it must stay silent.
-        .env("POLYAXON_HOME", "/nonexistent/polyaxon-home")
-        .env_remove("POLYAXON_HOST")
-        .env_remove("POLYAXON_AUTH_TOKEN")
-        .env_remove("KUBERNETES_SERVICE_HOST");
+    command.args(args).env("PXDOCTOR_NOW", NOW);
     match kubeconfig {
         Some(path) => command.env("KUBECONFIG", path),
         None => command.env("KUBECONFIG", "/nonexistent/kubeconfig"),

@@ -9,7 +9,7 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 use support::apiserver::{ApiServer, Options, Request};
@@ -22,27 +22,10 @@ const NOW: &str = "2026-11-28T10:42:30Z";
 const NOT_SNAPSHOTS: [&str; 4] = ["charts", "configs", "polyaxonfiles", "wording"];
 
 fn pxdoctor(args: &[&str], kubeconfig: &Path) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pxdoctor"));
-    for name in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
-        command.env_remove(name);
-    }
-    command
+    support::isolated_pxdoctor()
         .args(args)
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
         .env("PXDOCTOR_NOW", NOW)
         .env("KUBECONFIG", kubeconfig)
-        .env("POLYAXON_HOME", "/nonexistent/polyaxon-home")
-        .env_remove("POLYAXON_HOST")
-        .env_remove("POLYAXON_AUTH_TOKEN")
-        .env_remove("KUBERNETES_SERVICE_HOST")
         .output()
         .expect("pxdoctor runs")
 }

@@ -45,15 +45,7 @@ const IDLE_SHARE: u32 = 100;
 pub fn run(args: &ServeArgs) -> Result<u8> {
     let (config, engine) = app::configured_engine(args.config.as_deref(), &args.rules)?;
     crate::facts::workloads::pod::select_label_keys(config.label_keys());
-    let today = app::today()?;
-    for expired in config.expired(today) {
-        crate::sink::err(&format!(
-            "pxdoctor: warning: {}: this ignore expired on {}; what it silenced is reported again (its reason: {})",
-            expired.position,
-            expired.expires.map(|d| d.to_string()).unwrap_or_default(),
-            expired.reason
-        ));
-    }
+    app::warn_expired(&config, app::today()?);
     let runtime = app::runtime()?;
     runtime.block_on(serve(args, config, engine))
 }

@@ -23,6 +23,32 @@ pub fn pxdoctor(args: &[&str]) -> Output {
     run(env!("CARGO_BIN_EXE_pxdoctor"), args)
 }
 
+/// `pxdoctor` kept from this machine's settings that would change what it
+/// reaches: no proxy (kube honours HTTPS_PROXY and NO_PROXY, as kubectl
+/// does), no in-cluster service account, no Polyaxon CLI configuration (the
+/// API probe has its own tests); colours off, from the repository root.
+pub fn isolated_pxdoctor() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pxdoctor"));
+    for name in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "KUBERNETES_SERVICE_HOST",
+        "POLYAXON_HOST",
+        "POLYAXON_AUTH_TOKEN",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .env("POLYAXON_HOME", "/nonexistent/polyaxon-home");
+    command
+}
+
 pub fn kubectl_pxdoctor(args: &[&str]) -> Output {
     run(env!("CARGO_BIN_EXE_kubectl-pxdoctor"), args)
 }

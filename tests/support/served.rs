@@ -4,11 +4,9 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use super::repo;
 
 pub const NOW: &str = "2026-11-28T10:42:30Z";
 
@@ -37,26 +35,10 @@ impl Served {
 
     /// `pxdoctor` with exactly `args` (which start with `serve`).
     pub fn spawn(kubeconfig: &Path, args: &[&str]) -> Served {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_pxdoctor"));
-        for name in [
-            "HTTPS_PROXY",
-            "https_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-            "NO_PROXY",
-            "no_proxy",
-            "KUBERNETES_SERVICE_HOST",
-            "POLYAXON_HOST",
-            "POLYAXON_AUTH_TOKEN",
-        ] {
-            command.env_remove(name);
-        }
-        let mut child = command
+        let mut child = super::isolated_pxdoctor()
             .args(args)
-            .current_dir(repo())
             .env("KUBECONFIG", kubeconfig)
             .env("PXDOCTOR_NOW", NOW)
-            .env("POLYAXON_HOME", "/nonexistent/polyaxon-home")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
