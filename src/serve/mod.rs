@@ -252,7 +252,8 @@ impl Judge {
         work: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let gone = || Error::Collection("the evaluation panicked".into());
+        // The job panicked (its message is on stderr) or the thread is gone.
+        let gone = || Error::Collection("the judge thread's work panicked".into());
         self.jobs
             .send(Box::new(move || {
                 let _ = answer.send(work());

@@ -29,13 +29,8 @@ pub fn pxdoctor(args: &[&str]) -> Output {
 /// API probe has its own tests); colours off, from the repository root.
 pub fn isolated_pxdoctor() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pxdoctor"));
+    without_proxies(&mut command);
     for name in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "NO_PROXY",
-        "no_proxy",
         "KUBERNETES_SERVICE_HOST",
         "POLYAXON_HOST",
         "POLYAXON_AUTH_TOKEN",
@@ -49,6 +44,21 @@ pub fn isolated_pxdoctor() -> Command {
     command
 }
 
+/// Loopback only: no proxy of the machine's in the way (kube honours
+/// HTTPS_PROXY and NO_PROXY, as kubectl does).
+fn without_proxies(command: &mut Command) {
+    for name in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        command.env_remove(name);
+    }
+}
+
 pub fn kubectl_pxdoctor(args: &[&str]) -> Output {
     run(env!("CARGO_BIN_EXE_kubectl-pxdoctor"), args)
 }
@@ -59,11 +69,7 @@ fn run(binary: &str, args: &[&str]) -> Output {
 
 fn run_with(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(binary);
-    // Loopback only: no proxy of the machine's in the way (kube honours
-    // HTTPS_PROXY and NO_PROXY).
-    for name in ["HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"] {
-        command.env_remove(name);
-    }
+    without_proxies(&mut command);
     command
         .args(args)
         .current_dir(repo())
