@@ -325,3 +325,53 @@ fn serve_is_not_ready_until_it_has_read_the_cluster() {
     let (status, _) = served.get("/report");
     assert_eq!(status, 503);
 }
+
+#[test]
+fn a_pod_that_does_not_decode_is_a_collection_finding_until_it_does() {
+    let (server, _dir, kubeconfig) = simulator("gpu-shortage", Options::default());
+    let served = Served::start(&kubeconfig, &["-A"]);
+    served.ready();
+    let uuid = "badc0ffee0ddba11c0ffee0000000002";
+    let pod_name = format!("plx-operation-{uuid}-06724");
+
+    // A pod the API server holds with a field of a shape no Kubernetes
+    // writes (a webhook's or a custom API server's doing): check would stop
+    // at it (exit 2); serve keeps watching and says which object and field.
+    let mut broken = pending_gpu_pod(uuid, "");
+    broken["spec"]["containers"] = json!("main");
+    server.apply(broken);
+    let body = served.wait_for("/report", Duration::from_secs(10), |_, body| {
+        body.contains("PXD-COLL-003")
+    });
+    let report: Value = serde_json::from_str(&body).unwrap();
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "PXD-COLL-003")
+        .expect("a PXD-COLL-003 finding");
+    let explanation = finding["explanation"].as_str().unwrap();
+    assert!(
+        explanation.contains(&format!("Pod polyaxon/{pod_name} does not decode")),
+        "{explanation}"
+    );
+    assert!(explanation.contains("spec.containers"), "{explanation}");
+    // The rest of the cluster is still judged.
+    assert!(body.contains("PXD-PEND-002"), "{body}");
+    served.wait_for("/metrics", Duration::from_secs(10), |_, body| {
+        findings_gauge(body, "PXD-COLL-003") == 1
+    });
+
+    // Fixed, the object is a run again and the gap is gone.
+    server.apply(pending_gpu_pod(uuid, ""));
+    let body = served.wait_for("/report", Duration::from_secs(10), |_, body| {
+        !body.contains("PXD-COLL-003")
+    });
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        report["findings"].as_array().unwrap().iter().any(|f| {
+            f["rule"] == "PXD-PEND-002" && f["subject"]["run"]["uuid"].as_str() == Some(uuid)
+        }),
+        "{body}"
+    );
+}

@@ -17,7 +17,8 @@ pub struct CollectionGap {
     pub group: String,
     /// None for a cluster-scoped or all-namespaces request.
     pub namespace: Option<String>,
-    /// forbidden, timeout or error.
+    /// forbidden, timeout, error, or undecodable (an object the API server
+    /// sent that pxdoctor could not read).
     pub reason: String,
     pub message: String,
     /// What pxdoctor could not check without it.
@@ -34,7 +35,7 @@ pub const FIELDS: &[FieldSpec] = &[
         "the namespace asked for; absent at cluster scope",
     ),
     field("scope", Text, "\"at cluster scope\" or \"in namespace X\""),
-    field("reason", Text, "forbidden, timeout or error"),
+    field("reason", Text, "forbidden, timeout, error or undecodable"),
     field("message", Text, "the API server's own words"),
     field(
         "skipped_checks",

@@ -23,6 +23,10 @@ enum Fragment {
     /// Any other kind: its facts as decoded (few objects: nodes, claims,
     /// RBAC, Polyaxon's own resources).
     Other(Box<Inventory>),
+    /// An object that did not decode: a collection gap in its place, so a
+    /// run whose pod cannot be read is not silently gone. The next change
+    /// to the object, or its deletion, replaces it.
+    Undecodable(Box<CollectionGap>),
 }
 
 impl Fragment {
@@ -49,6 +53,7 @@ impl Fragment {
                 decoded.kinds_seen.clear();
                 inventory.merge(decoded);
             }
+            Fragment::Undecodable(gap) => inventory.gaps.push((**gap).clone()),
         }
     }
 }
@@ -120,19 +125,24 @@ impl Stores {
         (u128::from(self.keys.0.hash_one(name)) << 64) | u128::from(self.keys.1.hash_one(name))
     }
 
-    /// An object, listed or changed, by its "namespace/name". `decoded`
-    /// holds its facts.
-    pub fn apply(&mut self, key: &ShardKey, name: &str, decoded: Inventory) {
+    /// An object, listed or changed, by its "namespace/name": its facts,
+    /// or why it did not decode.
+    pub fn apply(&mut self, key: &ShardKey, name: &str, decoded: Result<Inventory, CollectionGap>) {
         let name = self.object_key(name);
         let Some(shard) = self.shards.get_mut(key) else {
             return;
         };
-        for namespace in &decoded.event_namespaces {
-            if !shard.event_namespaces.contains(&**namespace) {
-                shard.event_namespaces.insert(namespace.clone());
+        let fragment = match decoded {
+            Ok(decoded) => {
+                for namespace in &decoded.event_namespaces {
+                    if !shard.event_namespaces.contains(&**namespace) {
+                        shard.event_namespaces.insert(namespace.clone());
+                    }
+                }
+                Fragment::of(shard.kind, decoded)
             }
-        }
-        let fragment = Fragment::of(shard.kind, decoded);
+            Err(gap) => Some(Fragment::Undecodable(Box::new(gap))),
+        };
         let target = shard.relisting.as_mut().unwrap_or(&mut shard.objects);
         match fragment {
             Some(fragment) => {
@@ -264,15 +274,15 @@ mod tests {
         stores.expect(key.clone(), "Pod");
         assert!(!stores.settled());
         stores.begin_list(&key);
-        stores.apply(&key, "ml/a", pod("a", "Pending"));
-        stores.apply(&key, "ml/b", pod("b", "Running"));
+        stores.apply(&key, "ml/a", Ok(pod("a", "Pending")));
+        stores.apply(&key, "ml/b", Ok(pod("b", "Running")));
         // Not yet listed whole: nothing is judged from a half list.
         assert!(phases(&stores).is_empty());
         stores.end_list(&key);
         assert!(stores.settled());
         assert_eq!(phases(&stores).len(), 2);
 
-        stores.apply(&key, "ml/a", pod("a", "Running"));
+        stores.apply(&key, "ml/a", Ok(pod("a", "Running")));
         stores.delete(&key, "ml/b");
         let now = phases(&stores);
         assert_eq!(now.len(), 1);
@@ -282,7 +292,7 @@ mod tests {
         // A relist: the old objects stay until it is done, then only what
         // it listed is left.
         stores.begin_list(&key);
-        stores.apply(&key, "ml/c", pod("c", "Pending"));
+        stores.apply(&key, "ml/c", Ok(pod("c", "Pending")));
         assert_eq!(phases(&stores)[0].0, "a");
         stores.end_list(&key);
         let relisted = phases(&stores);

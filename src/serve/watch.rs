@@ -63,7 +63,8 @@ pub async fn watch(shared: Shared, resource: &'static Resource, scope: Option<St
         match item {
             Ok(Event::Init) => lock(&shared.stores).begin_list(&key),
             Ok(Event::InitApply(object)) | Ok(Event::Apply(object)) => {
-                let (name, decoded) = decode(resource, &api_version, &object, &shared.sieve);
+                let (name, decoded) =
+                    decode(resource, &scope, &api_version, &object, &shared.sieve);
                 lock(&shared.stores).apply(&key, &name, decoded);
                 shared.changed.notify_one();
             }
@@ -110,18 +111,38 @@ fn object_name(object: &RawObject) -> String {
     )
 }
 
-/// One object's facts, decoded as a list item is; an object that does not
-/// decode keeps no facts (check would have reported it as a problem, and
-/// the next change may fix it).
+/// One object's facts, decoded as a list item is. One that does not decode
+/// is a collection gap naming it and the field (check stops at such an
+/// object, exit 2; serve goes on, and says it on stderr too).
 fn decode(
     resource: &Resource,
+    scope: &Option<String>,
     api_version: &str,
     object: &RawObject,
     sieve: &Sieve,
-) -> (String, Inventory) {
+) -> (String, Result<Inventory, CollectionGap>) {
+    let name = object_name(object);
     let mut decoded = Inventory::sieved(sieve.clone());
-    let _ = objects::read_object(resource.kind, api_version, &object.json, &mut decoded);
-    (object_name(object), decoded)
+    let outcome = objects::read_object(resource.kind, api_version, &object.json, &mut decoded)
+        .map(|()| decoded)
+        .map_err(|problem| {
+            let message = crate::redact::redact_line(&format!(
+                "{} {} does not decode: {problem}",
+                resource.kind,
+                name.trim_start_matches('/')
+            ));
+            crate::sink::err(&format!("pxdoctor: watch: {message}"));
+            CollectionGap {
+                verb: "decode".into(),
+                resource: resource.plural.into(),
+                group: resource.group.into(),
+                namespace: scope.clone().filter(|_| resource.namespaced),
+                reason: "undecodable".into(),
+                message,
+                skipped_checks: resource.needed_for.into(),
+            }
+        });
+    (name, outcome)
 }
 
 fn scope_words(scope: &Option<String>) -> String {

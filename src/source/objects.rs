@@ -136,14 +136,16 @@ pub fn read_json(
 }
 
 /// Decodes one object whose kind and apiVersion the caller knows (a
-/// watched resource's), as a list item is decoded.
+/// watched resource's), as a list item is decoded; what did not decode is
+/// said as a list item's problem is (`Pod spec.containers[0].name: ...`).
 pub fn read_object(
     kind: &str,
     api_version: &str,
     json: &str,
     inventory: &mut Inventory,
-) -> serde_json::Result<()> {
+) -> Result<(), String> {
     ingest(kind, Some(api_version), json, inventory)
+        .map_err(|error| explained(kind, Some(api_version), json, &error))
 }
 
 /// Decodes one object of `kind` from JSON text into its fact.
