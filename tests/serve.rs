@@ -8,13 +8,12 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::apiserver::{ApiServer, Forbidden, Options};
 use support::served::{NOW, Served};
-use support::{repo, testdata};
+use support::testdata;
 
 /// The Pending GPU run of gpu-shortage (PXD-PEND-002).
 const PENDING_RUN: &str = "5200fc5c54e80b7c05f3c8f051545385";
@@ -90,12 +89,10 @@ fn serve_reports_what_check_reports_and_follows_a_run_that_goes_pending() {
     assert_eq!(status, 200, "{body}");
     let report: Value = serde_json::from_str(&body).unwrap();
     support::assert_valid_report(&report);
-    let check = Command::new(env!("CARGO_BIN_EXE_pxdoctor"))
+    let check = support::isolated_pxdoctor()
         .args(["check", "-A", "--no-s3", "--no-api", "-o", "json"])
-        .current_dir(repo())
         .env("KUBECONFIG", &kubeconfig)
         .env("PXDOCTOR_NOW", NOW)
-        .env("POLYAXON_HOME", "/nonexistent/polyaxon-home")
         .output()
         .unwrap();
     let checked: Value = serde_json::from_slice(&check.stdout).unwrap();
