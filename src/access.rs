@@ -38,9 +38,9 @@ pub fn run(args: &AccessArgs) -> Result<u8> {
             inventory
         }
         None => {
-            let runtime = crate::app::runtime()?;
+            let runtime = crate::pipeline::runtime()?;
             runtime
-                .block_on(crate::app::gather(
+                .block_on(crate::pipeline::gather(
                     &args.cluster,
                     false,
                     Sieve::default(),

@@ -1,25 +1,21 @@
 //! The commands, wired onto the pipeline: source → facts → engine → report
 //! → output. Errors become exit codes here and nowhere else.
 
-use std::collections::BTreeSet;
-
 use clap::{CommandFactory, FromArgMatches};
 
-use crate::cli::{CheckArgs, Cli, ClusterArgs, CollectArgs, Command, ProbeArgs, RulesCommand};
+use crate::cli::{CheckArgs, Cli, CollectArgs, Command, RulesCommand};
 use crate::config::Config;
-use crate::config::matcher::PodMarks;
 use crate::engine::{self, Engine};
 use crate::error::{Error, Result};
-use crate::facts::FactKind;
-use crate::facts::artifacts::polyaxon_api::ApiProbe;
-use crate::facts::inventory::sieve::{DECIDED_EVENT_FIELDS, Sieve};
+use crate::facts::inventory::sieve::Sieve;
+use crate::pipeline::gather::gather_and_ask;
+use crate::pipeline::{
+    self, Asked, configured_engine, event_sieve, judge, probe_stores, runtime, today, warn_expired,
+};
 use crate::report::output::Destination;
-use crate::report::{self, Collection, FailOn, Filter, Report, Skipped, Source};
+use crate::report::{self, FailOn};
 use crate::report::{RenderContext, RuleInfo};
-use crate::source::cluster::{self, ClusterOptions};
-use crate::source::polyaxon_api::{self, CliConfig, ConfigSources};
-use crate::source::resolver::Resolver;
-use crate::source::{bundle, snapshot};
+use crate::source::bundle;
 
 /// Runs pxdoctor as `invoked_as` ("pxdoctor" or "kubectl pxdoctor") and
 /// returns the process exit code.
@@ -86,72 +82,19 @@ fn check(args: &CheckArgs) -> Result<u8> {
     let (config, engine) = configured_engine(args.config.as_deref(), &args.rules)?;
     crate::facts::workloads::pod::select_label_keys(config.label_keys());
     let runtime = runtime()?;
-    let sieve = event_sieve(&engine);
-    // With --run, live: the runs the cluster was asked about, by full uuid.
-    let mut scoped_runs: Option<Vec<String>> = None;
-    let (mut inventory, source, live) = match &args.snapshot {
-        Some(path) => {
-            let inventory = snapshot::load_sieved(path, &sieve)?;
-            if args.cluster.verbose > 0 {
-                for skipped in &inventory.skipped_files {
-                    crate::sink::err(&format!("pxdoctor: skipped {skipped}"));
-                }
-            }
-            let source = Source {
-                kind: "snapshot".into(),
-                path: Some(path.display().to_string()),
-                paths: Vec::new(),
-                context: None,
-                namespaces: Vec::new(),
-            };
-            (inventory, source, false)
-        }
-        None => {
-            let (mut gathered, probe) = runtime.block_on(gather_and_ask(
-                &args.cluster,
-                false,
-                args.probes.no_api,
-                sieve,
-                &args.runs,
-                deadline,
-            ))?;
-            gathered.inventory.polyaxon_api = probe;
-            scoped_runs = gathered.runs.take();
-            let source = Source {
-                kind: "cluster".into(),
-                path: None,
-                paths: Vec::new(),
-                context: gathered.context,
-                namespaces: gathered.namespaces,
-            };
-            (gathered.inventory, source, true)
-        }
-    };
-    // Where a cluster was looked at, before -A's namespaces are filled
-    // in from what was found.
-    let looked_in = scope_words(&source.namespaces);
-    let probes = runtime.block_on(probe_stores(
-        &args.probes,
-        &inventory,
-        live,
-        &args.cluster,
-        deadline,
-    ))?;
-    if let Some(probes) = probes {
-        inventory.probes = probes;
-    }
-    if let Some(path) = &args.snapshot {
-        snapshot::require_something(path, &inventory)?;
-    }
+    let collected = pipeline::gather::collect(
+        &runtime,
+        pipeline::Request {
+            snapshot: args.snapshot.as_deref(),
+            cluster: &args.cluster,
+            probes: &args.probes,
+            runs: &args.runs,
+            sieve: event_sieve(&engine),
+            deadline,
+        },
+    )?;
     let today = today()?;
     warn_expired(&config, today);
-    let collected = Collected {
-        inventory,
-        source,
-        live,
-        scoped_runs,
-        looked_in,
-    };
     let mut report = judge(collected, &Asked::of(args), &config, &engine, today)?.report;
     let rules = rule_infos(&engine, &config);
     let fail_on: FailOn = args.fail_on.into();
@@ -163,269 +106,6 @@ fn check(args: &CheckArgs) -> Result<u8> {
     Ok(fail_on.exit_code(&report))
 }
 
-/// What a source gave, before it is judged.
-pub(crate) struct Collected {
-    pub inventory: crate::facts::Inventory,
-    pub source: Source,
-    pub live: bool,
-    /// With `--run`, live: the full uuids the cluster was asked about.
-    pub scoped_runs: Option<Vec<String>>,
-    /// Where a cluster was looked at, for a `--run` that matched nothing.
-    pub looked_in: String,
-}
-
-/// What the user asked to see, of what was collected (check's flags;
-/// serve asks for everything).
-#[derive(Default)]
-pub(crate) struct Asked {
-    pub namespace: Option<String>,
-    pub all_namespaces: bool,
-    pub runs: Vec<String>,
-    pub only: Vec<crate::report::finding::Category>,
-    pub show_suppressed: bool,
-}
-
-impl Asked {
-    fn of(args: &CheckArgs) -> Asked {
-        Asked {
-            namespace: args.cluster.namespace.clone(),
-            all_namespaces: args.cluster.all_namespaces,
-            runs: args.runs.clone(),
-            only: args.only.clone(),
-            show_suppressed: args.show_suppressed,
-        }
-    }
-}
-
-/// Ignores of the config whose expiry date has passed, as warnings on
-/// stderr, not as findings: they are about the config file, not the
-/// cluster, and what they silenced is reported again anyway.
-pub(crate) fn warn_expired(config: &Config, today: jiff::civil::Date) {
-    for expired in config.expired(today) {
-        crate::sink::err(&format!(
-            "pxdoctor: warning: {}: this ignore expired on {}; what it silenced is reported again (its reason: {})",
-            expired.position,
-            expired.expires.map(|d| d.to_string()).unwrap_or_default(),
-            expired.reason
-        ));
-    }
-}
-
-/// From what was collected to the report: joined, evaluated, filtered,
-/// severities and suppressions applied. One path for every command that
-/// judges a cluster.
-pub(crate) fn judge(
-    collected: Collected,
-    asked: &Asked,
-    config: &Config,
-    engine: &Engine,
-    today: jiff::civil::Date,
-) -> Result<Judged> {
-    let Collected {
-        mut inventory,
-        mut source,
-        live,
-        scoped_runs,
-        looked_in,
-    } = collected;
-    if let Some(namespace) = &asked.namespace {
-        let only = BTreeSet::from([namespace.clone()]);
-        inventory.retain_namespaces(&only);
-        source.namespaces = vec![namespace.clone()];
-    }
-    if source.namespaces.is_empty() {
-        source.namespaces = inventory
-            .pods
-            .iter()
-            .map(|pod| pod.namespace.clone())
-            .chain(inventory.event_namespaces.iter().map(|ns| ns.to_string()))
-            .filter(|ns| !ns.is_empty())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-    }
-    // A snapshot may lack a kind; a cluster's missing kind is a gap (and
-    // `--run` asks for nodes only when its pods need them).
-    let expected: &[(&str, &str)] = if live {
-        &[]
-    } else {
-        &[("Pod", "pods"), ("Event", "events"), ("Node", "nodes")]
-    };
-    let mut skipped: Vec<Skipped> = expected
-        .iter()
-        .copied()
-        .filter(|(kind, _)| !inventory.kinds_seen.contains(*kind))
-        .filter(|(_, resource)| !inventory.gaps.iter().any(|g| g.resource == *resource))
-        .map(|(_, resource)| Skipped {
-            resource: resource.into(),
-            reason: format!("no {resource} in the snapshot; checks that need them could not run"),
-        })
-        .collect();
-    skipped.extend(inventory.gaps.iter().map(|gap| Skipped {
-        resource: match &gap.namespace {
-            Some(namespace) => format!("{} in {namespace}", gap.resource),
-            None => gap.resource.clone(),
-        },
-        reason: gap.message.clone(),
-    }));
-    let now = now(&inventory, live)?;
-    let mut inventory = inventory;
-    inventory.grace_seconds = config.grace_seconds;
-    let mut facts = inventory.correlate(now);
-    if let Some(uuids) = &scoped_runs {
-        // Pods of other runs were read for the capacity they hold on
-        // nodes; the runs checked are those asked about.
-        facts.runs.retain(|uuid| uuids.contains(uuid));
-    }
-    for wanted in &asked.runs {
-        if !facts
-            .runs
-            .iter()
-            .any(|uuid| uuid.starts_with(wanted.as_str()))
-        {
-            if scoped_runs.is_some() {
-                // What could not be read may be why nothing was found.
-                let unread: Vec<String> = skipped
-                    .iter()
-                    .map(|s| format!("{}: {}", s.resource, s.reason))
-                    .collect();
-                return Err(Error::Usage(format!(
-                    "--run {wanted}: nothing {looked_in} belongs to this run: no pod, Job or \
-                     Polyaxon resource labelled {}={wanted}, no event about \
-                     plx-operation-{wanted}{}{}",
-                    crate::facts::workloads::run::INSTANCE,
-                    if asked.all_namespaces {
-                        ""
-                    } else {
-                        " (-A looks in every namespace)"
-                    },
-                    if unread.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; not read: {}", unread.join("; "))
-                    }
-                )));
-            }
-            let known: Vec<String> = facts
-                .runs
-                .iter()
-                .take(5)
-                .map(|u| format!("{}…", &u[..u.len().min(8)]))
-                .collect();
-            return Err(Error::Usage(format!(
-                "--run {wanted}: no run matches it among the {} run(s) checked{}",
-                facts.runs.len(),
-                if known.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (e.g. {})", known.join(", "))
-                }
-            )));
-        }
-    }
-    let findings = engine.evaluate(&facts);
-    let filter = Filter {
-        only: asked.only.clone(),
-        runs: asked.runs.clone(),
-    };
-    let collection = Collection {
-        skipped,
-        errors: Vec::new(),
-    };
-    let marks = PodMarks::new(&facts.pods, config);
-    let runs_by_namespace = runs_by_namespace(&facts);
-    let report = Report::build(source, findings, facts.runs.len(), &filter, collection)
-        .with_severities(|rule, severity| config.severity_of(rule, severity))
-        .suppress(
-            |finding| config.silencer(finding, marks.of(&finding.subject), today),
-            asked.show_suppressed,
-        );
-    Ok(Judged {
-        report,
-        runs_by_namespace,
-    })
-}
-
-/// A report, and how many runs each namespace holds (serve's metrics).
-pub(crate) struct Judged {
-    pub report: Report,
-    pub runs_by_namespace: std::collections::BTreeMap<String, usize>,
-}
-
-/// Each run counted once, in the namespace of its pods, Jobs or Polyaxon
-/// resource.
-fn runs_by_namespace(facts: &crate::facts::Facts) -> std::collections::BTreeMap<String, usize> {
-    let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
-    let pods = facts
-        .pods
-        .iter()
-        .filter_map(|pod| Some((pod.namespace.as_str(), pod.run.as_ref()?.uuid.as_str())));
-    let jobs = facts
-        .jobs
-        .iter()
-        .filter_map(|job| Some((job.namespace.as_str(), job.run.as_ref()?.uuid.as_str())));
-    let operations = facts.operations.iter().filter_map(|operation| {
-        Some((
-            operation.namespace.as_str(),
-            operation.run.as_ref()?.uuid.as_str(),
-        ))
-    });
-    for (namespace, uuid) in pods.chain(jobs).chain(operations) {
-        if facts.runs.contains(uuid) {
-            seen.insert((namespace, uuid));
-        }
-    }
-    let mut counts = std::collections::BTreeMap::new();
-    for (namespace, _) in seen {
-        *counts.entry(namespace.to_string()).or_insert(0) += 1;
-    }
-    counts
-}
-
-/// "in ml, polyaxon", or "in any namespace" (-A).
-fn scope_words(namespaces: &[String]) -> String {
-    if namespaces.is_empty() {
-        "in any namespace".to_string()
-    } else {
-        format!("in {}", namespaces.join(", "))
-    }
-}
-
-/// Keeps the events some loaded rule could match (and those joins read):
-/// the rest would only hold memory.
-pub(crate) fn event_sieve(engine: &Engine) -> Sieve {
-    let filter = engine.prefilter(FactKind::Event, DECIDED_EVENT_FIELDS);
-    Sieve::events(move |event| filter.may_match(event))
-}
-
-/// Loads `.pxdoctor.yaml` (or `--config`), then the rules with its rule
-/// directories; the config's problems and its unknown rule ids are reported
-/// together.
-pub(crate) fn configured_engine(
-    config: Option<&std::path::Path>,
-    dirs: &[std::path::PathBuf],
-) -> Result<(Config, Engine)> {
-    let (config, mut problems) = Config::load(config)?;
-    let mut dirs = dirs.to_vec();
-    dirs.extend(config.rule_dirs.iter().cloned());
-    let engine = Engine::new(engine::load_rules(&dirs, true)?);
-    let known: BTreeSet<&str> = engine.rules.iter().map(|rule| rule.id.as_str()).collect();
-    config.check_rule_ids(&known, &mut problems);
-    // A rule of the user's whose examples fail is refused as a rule without
-    // examples is: it would match what its author did not mean. Built-in
-    // rules are proven by pxdoctor's own tests.
-    let (_, failures) = engine::examples::run(&engine, |rule| {
-        dirs.iter().any(|dir| rule.path.starts_with(dir))
-    });
-    problems.extend(failures);
-    if problems.is_empty() {
-        crate::redact::add_patterns(config.redact.clone());
-        Ok((config, engine))
-    } else {
-        Err(Error::Input(problems))
-    }
-}
-
 /// The rules as renderers describe them, with the config's severities.
 fn rule_infos(engine: &Engine, config: &Config) -> Vec<RuleInfo> {
     engine
@@ -433,20 +113,6 @@ fn rule_infos(engine: &Engine, config: &Config) -> Vec<RuleInfo> {
         .iter()
         .map(|rule| rule.info(config.severity_of(&rule.id, rule.severity)))
         .collect()
-}
-
-/// The day ignore expiries are judged by: PXDOCTOR_NOW (tests), else
-/// today (UTC). Not the snapshot's time: an expiry is a team's deadline.
-pub(crate) fn today() -> Result<jiff::civil::Date> {
-    let now = match std::env::var("PXDOCTOR_NOW") {
-        Ok(text) => text.parse::<jiff::Timestamp>().map_err(|error| {
-            Error::Usage(format!(
-                "PXDOCTOR_NOW={text}: not an RFC 3339 time: {error}"
-            ))
-        })?,
-        Err(_) => jiff::Timestamp::now(),
-    };
-    Ok(jiff::tz::Offset::UTC.to_datetime(now).date())
 }
 
 /// `pxdoctor man`: the roff page on stdout, or every command's page in DIR.
@@ -518,179 +184,6 @@ The cluster, user and namespace, as kubectl reads them.
 \fI~/.polyaxon/\fR
 The Polyaxon CLI's host and token, for the API probe (also POLYAXON_HOST, POLYAXON_AUTH_TOKEN).
 "#;
-
-/// The moment pending durations run to: PXDOCTOR_NOW (for reproducible
-/// reports and tests), a bundle's collection time, a snapshot's newest
-/// timestamp, or the clock for a live cluster.
-fn now(inventory: &crate::facts::Inventory, live: bool) -> Result<jiff::Timestamp> {
-    if let Ok(text) = std::env::var("PXDOCTOR_NOW") {
-        return text.parse().map_err(|error| {
-            Error::Usage(format!(
-                "PXDOCTOR_NOW={text}: not an RFC 3339 time: {error}"
-            ))
-        });
-    }
-    let recorded = inventory
-        .collected_at
-        .or(if live { None } else { inventory.newest });
-    Ok(recorded.unwrap_or_else(jiff::Timestamp::now))
-}
-
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| Error::Collection(format!("cannot start the async runtime: {error}")))
-}
-
-pub(crate) fn cluster_options(args: &ClusterArgs) -> ClusterOptions {
-    ClusterOptions {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-        cluster: args.cluster.clone(),
-        user: args.user.clone(),
-        as_user: args.as_user.clone(),
-        as_groups: args.as_groups.clone(),
-        namespace: args.namespace.clone(),
-        all_namespaces: args.all_namespaces,
-        request_timeout: args.request_timeout,
-        timeout: args.timeout,
-        chunk_size: args.chunk_size as usize,
-        verbose: args.verbose > 0,
-        sieve: Sieve::default(),
-        runs: Vec::new(),
-    }
-}
-
-/// Reads the cluster within --timeout, whatever happens underneath.
-/// `runs` (check's `--run`): only these runs' objects are fetched.
-pub(crate) async fn gather(
-    args: &ClusterArgs,
-    keep_raw: bool,
-    sieve: Sieve,
-    runs: &[String],
-) -> Result<cluster::Gathered> {
-    let options = ClusterOptions {
-        sieve,
-        runs: runs.to_vec(),
-        ..cluster_options(args)
-    };
-    // The fetcher stops at the deadline; this is the backstop.
-    let bound = options.timeout + std::time::Duration::from_secs(2);
-    match tokio::time::timeout(bound, cluster::gather(&options, keep_raw)).await {
-        Ok(result) => result,
-        Err(_) => Err(Error::Collection(format!(
-            "nothing could be collected within --timeout {}s",
-            options.timeout.as_secs()
-        ))),
-    }
-}
-
-/// The artifacts-store probe: `--s3-bucket`'s bucket, else (live) the
-/// stores the agent names. None keeps what the source has (a snapshot's
-/// recorded probe).
-pub(crate) async fn probe_stores(
-    args: &ProbeArgs,
-    inventory: &crate::facts::Inventory,
-    live: bool,
-    cluster: &ClusterArgs,
-    deadline: tokio::time::Instant,
-) -> Result<Option<Vec<crate::facts::artifacts::probe::ProbeStep>>> {
-    use crate::source::s3;
-    if args.no_s3 {
-        return Ok(Some(Vec::new()));
-    }
-    let targets = match &args.s3_bucket {
-        Some(url) => vec![
-            s3::flag_target(url, args.s3_endpoint.as_deref(), args.s3_region.as_deref())
-                .await
-                .map_err(Error::Usage)?,
-        ],
-        None if live => inventory.store_check().targets,
-        None => return Ok(None),
-    };
-    let options = s3::ProbeOptions {
-        step_timeout: cluster.request_timeout.min(PROBE_STEP_TIMEOUT),
-        deadline,
-        write: !args.no_write_probe,
-        resolver: Resolver::System,
-    };
-    let mut steps = Vec::new();
-    for target in &targets {
-        let done = s3::probe(target, &options).await;
-        if cluster.verbose > 0 {
-            for step in &done {
-                crate::sink::err(&format!(
-                    "s3 {} {} {}: {} in {} ms{}",
-                    step.step,
-                    step.endpoint,
-                    step.location(),
-                    if step.ok { "ok" } else { "failed" },
-                    step.latency_ms,
-                    step.code
-                        .as_ref()
-                        .map(|c| format!(" ({c})"))
-                        .unwrap_or_default()
-                ));
-            }
-        }
-        steps.extend(done);
-    }
-    Ok(Some(steps))
-}
-
-/// The longest one probe step may take (less with --request-timeout).
-const PROBE_STEP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// The Polyaxon API, asked with the CLI's own configuration. None when the
-/// CLI has no configuration at all (nothing to check), or an unreadable one
-/// (said on stderr: it is the user's file, not the cluster).
-pub(crate) async fn probe_api(
-    args: &ClusterArgs,
-    deadline: tokio::time::Instant,
-) -> Option<ApiProbe> {
-    let config = match CliConfig::load(&ConfigSources::from_env()) {
-        Ok(Some(config)) => config,
-        Ok(None) => return None,
-        Err(problem) => {
-            crate::sink::err(&format!(
-                "pxdoctor: warning: the Polyaxon CLI's configuration: {}; the Polyaxon API was not checked",
-                problem.0
-            ));
-            return None;
-        }
-    };
-    // --timeout bounds the whole command: a probe that cannot start
-    // before the deadline says nothing (as the S3 probe).
-    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-    if left.is_zero() {
-        return None;
-    }
-    // One slow step must not eat the run: at most 10s each.
-    let step = args
-        .request_timeout
-        .min(std::time::Duration::from_secs(10))
-        .min(left);
-    Some(polyaxon_api::probe(&config, step, left, &Resolver::System).await)
-}
-
-/// The cluster, then the Polyaxon API (unless --no-api).
-async fn gather_and_ask(
-    args: &ClusterArgs,
-    keep_raw: bool,
-    no_api: bool,
-    sieve: Sieve,
-    runs: &[String],
-    deadline: tokio::time::Instant,
-) -> Result<(cluster::Gathered, Option<ApiProbe>)> {
-    let gathered = gather(args, keep_raw, sieve, runs).await?;
-    let probe = if no_api {
-        None
-    } else {
-        probe_api(args, deadline).await
-    };
-    Ok((gathered, probe))
-}
 
 fn collect(args: &CollectArgs) -> Result<u8> {
     let deadline = tokio::time::Instant::now() + args.cluster.timeout;

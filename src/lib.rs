@@ -3,7 +3,8 @@
 //! Data flows one way: a [`source`] gathers raw objects, [`facts`] turns them
 //! into small correlated records, the [`engine`] matches declarative rules
 //! against those records, and the [`report`] sorts, folds and renders the
-//! findings. [`app`] wires the commands of [`cli`] onto that pipeline.
+//! findings. [`pipeline`] runs those steps for every command; [`app`] wires
+//! the commands of [`cli`] onto it.
 
 pub mod access;
 pub mod app;
@@ -13,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod facts;
 pub mod lint;
+pub mod pipeline;
 pub mod redact;
 pub mod report;
 pub mod serve;

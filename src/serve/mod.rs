@@ -1,6 +1,6 @@
 //! `pxdoctor serve`: `check`, kept current inside the cluster. Watches
 //! (kube-runtime) keep the facts of what `check` lists; a change re-judges
-//! them, debounced, by the same path as `check` (`app::judge`: rules,
+//! them, debounced, by the same path as `check` (`pipeline::judge`: rules,
 //! config, suppressions); the result is served as Prometheus metrics, the
 //! JSON report and a page. Kubernetes runs it, Prometheus stores and
 //! alerts: no scheduler or database of its own.
@@ -18,11 +18,11 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::app::{self, Asked, Collected};
 use crate::cli::ServeArgs;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::pipeline::{self, Asked, Collected};
 use crate::report::{Report, Source};
 use crate::source::cluster;
 
@@ -43,10 +43,10 @@ const REJUDGE: Duration = Duration::from_secs(60);
 const IDLE_SHARE: u32 = 100;
 
 pub fn run(args: &ServeArgs) -> Result<u8> {
-    let (config, engine) = app::configured_engine(args.config.as_deref(), &args.rules)?;
+    let (config, engine) = pipeline::configured_engine(args.config.as_deref(), &args.rules)?;
     crate::facts::workloads::pod::select_label_keys(config.label_keys());
-    app::warn_expired(&config, app::today()?);
-    let runtime = app::runtime()?;
+    pipeline::warn_expired(&config, pipeline::today()?);
+    let runtime = pipeline::runtime()?;
     runtime.block_on(serve(args, config, engine))
 }
 
@@ -68,7 +68,7 @@ async fn serve(args: &ServeArgs, config: Config, engine: Engine) -> Result<u8> {
     tokio::spawn(http::serve(listener, state.clone()));
     crate::sink::err(&format!("pxdoctor: serving on http://{address}"));
 
-    let options = app::cluster_options(&args.cluster);
+    let options = pipeline::cluster_options(&args.cluster);
     let plan = cluster::plan(&options).await?;
     let mut stores = Stores::default();
     stores.crds = plan.crds.clone();
@@ -79,7 +79,7 @@ async fn serve(args: &ServeArgs, config: Config, engine: Engine) -> Result<u8> {
         stores: stores.clone(),
         changed: Arc::new(Notify::new()),
         metrics: metrics.clone(),
-        sieve: app::event_sieve(&engine),
+        sieve: pipeline::event_sieve(&engine),
         page_size: args.cluster.chunk_size,
         verbose: args.cluster.verbose > 0,
     };
@@ -284,12 +284,12 @@ impl Judging {
             scoped_runs: None,
             looked_in: String::new(),
         };
-        let judged = app::judge(
+        let judged = pipeline::judge(
             collected,
             &self.asked,
             &self.config,
             &self.engine,
-            app::today()?,
+            pipeline::today()?,
         )?;
         let mut report = judged.report;
         report.redact();
@@ -329,25 +329,20 @@ async fn probe_loop(
         let mut probed_inventory = inventory;
         probed_inventory.merge(extras.clone());
         let deadline = tokio::time::Instant::now() + options.timeout;
-        let steps = match app::probe_stores(
-            &probes,
-            &probed_inventory,
-            true,
-            &cluster_args,
-            deadline,
-        )
-        .await
-        {
-            Ok(steps) => steps,
-            Err(error) => {
-                crate::sink::err(&format!("pxdoctor: the artifacts store probe: {error}"));
-                None
-            }
-        };
+        let steps =
+            match pipeline::probe_stores(&probes, &probed_inventory, true, &cluster_args, deadline)
+                .await
+            {
+                Ok(steps) => steps,
+                Err(error) => {
+                    crate::sink::err(&format!("pxdoctor: the artifacts store probe: {error}"));
+                    None
+                }
+            };
         let api = if probes.no_api {
             None
         } else {
-            app::probe_api(&cluster_args, deadline).await
+            pipeline::probe_api(&cluster_args, deadline).await
         };
         {
             let mut stores = lock(&stores);
