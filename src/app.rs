@@ -82,7 +82,7 @@ fn check(args: &CheckArgs) -> Result<u8> {
     let (config, engine) = configured_engine(args.config.as_deref(), &args.rules)?;
     crate::facts::workloads::pod::select_label_keys(config.label_keys());
     let runtime = runtime()?;
-    let collected = pipeline::gather::collect(
+    let mut collected = pipeline::gather::collect(
         &runtime,
         pipeline::Request {
             snapshot: args.snapshot.as_deref(),
@@ -93,6 +93,8 @@ fn check(args: &CheckArgs) -> Result<u8> {
             deadline,
         },
     )?;
+    collected.remembered =
+        pipeline::records::for_check(&runtime, args, &mut collected.inventory, deadline)?;
     let today = today()?;
     warn_expired(&config, today);
     let mut report = judge(collected, &Asked::of(args), &config, &engine, today)?.report;

@@ -159,6 +159,13 @@ pub struct CheckArgs {
     #[arg(long = "run", value_name = "UUID", value_delimiter = ',', value_parser = parse_run)]
     pub runs: Vec<String>,
 
+    /// Every run that failed, stopped or sat in warning in this window
+    /// (e.g. 24h, 7d), or never reached Kubernetes, from Polyaxon's records
+    /// (the CLI's host and token), each explained from the cluster where it
+    /// still holds the run, else from the records.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub since: Option<std::time::Duration>,
+
     /// Only report findings of this category. Repeatable, or
     /// comma-separated (`--only quota,auth`).
     #[arg(long = "only", value_name = "CATEGORY", value_delimiter = ',')]
@@ -475,9 +482,10 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
             "s" => number,
             "m" => number * 60.0,
             "h" => number * 3600.0,
+            "d" => number * 86_400.0,
             _ => {
                 return Err(format!(
-                    "`{text}` is not a duration: unknown unit `{unit}` (use ms, s, m or h)"
+                    "`{text}` is not a duration: unknown unit `{unit}` (use ms, s, m, h or d)"
                 ));
             }
         };

@@ -12,6 +12,7 @@ use crate::facts::artifacts::store;
 use crate::facts::event;
 use crate::facts::gap;
 use crate::facts::lint;
+use crate::facts::records;
 use crate::facts::scheduling::fit_fact;
 use crate::facts::scheduling::node;
 use crate::facts::scheduling::verdict;
@@ -45,10 +46,11 @@ pub enum FactKind {
     Probe,
     PolyaxonApi,
     Job,
+    RunRecord,
 }
 
 impl FactKind {
-    pub const ALL: [FactKind; 19] = [
+    pub const ALL: [FactKind; 20] = [
         FactKind::Pod,
         FactKind::Event,
         FactKind::NodeCondition,
@@ -68,6 +70,7 @@ impl FactKind {
         FactKind::Probe,
         FactKind::PolyaxonApi,
         FactKind::Job,
+        FactKind::RunRecord,
     ];
 
     pub fn name(self) -> &'static str {
@@ -91,6 +94,7 @@ impl FactKind {
             FactKind::Probe => "s3_probe",
             FactKind::PolyaxonApi => "polyaxon_api",
             FactKind::Job => "job",
+            FactKind::RunRecord => "run_record",
         }
     }
 
@@ -119,6 +123,7 @@ impl FactKind {
             FactKind::Probe => probe::FIELDS,
             FactKind::PolyaxonApi => polyaxon_api::FIELDS,
             FactKind::Job => job::FIELDS,
+            FactKind::RunRecord => records::fact::FIELDS,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod gap;
 pub mod inventory;
 pub mod kinds;
 pub mod lint;
+pub mod records;
 pub mod scheduling;
 pub mod shared;
 pub mod storage;

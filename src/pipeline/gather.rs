@@ -119,17 +119,7 @@ const PROBE_STEP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1
 /// CLI has no configuration at all (nothing to check), or an unreadable one
 /// (said on stderr: it is the user's file, not the cluster).
 pub async fn probe_api(args: &ClusterArgs, deadline: tokio::time::Instant) -> Option<ApiProbe> {
-    let config = match CliConfig::load(&ConfigSources::from_env()) {
-        Ok(Some(config)) => config,
-        Ok(None) => return None,
-        Err(problem) => {
-            crate::sink::err(&format!(
-                "pxdoctor: warning: the Polyaxon CLI's configuration: {}; the Polyaxon API was not checked",
-                problem.0
-            ));
-            return None;
-        }
-    };
+    let config = cli_config()?;
     // --timeout bounds the whole command: a probe that cannot start
     // before the deadline says nothing (as the S3 probe).
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -142,6 +132,21 @@ pub async fn probe_api(args: &ClusterArgs, deadline: tokio::time::Instant) -> Op
         .min(std::time::Duration::from_secs(10))
         .min(left);
     Some(polyaxon_api::probe(&config, step, left, &Resolver::System).await)
+}
+
+/// The Polyaxon CLI's configuration; None when there is none, or an
+/// unreadable one (said on stderr: it is the user's file, not the cluster).
+pub fn cli_config() -> Option<CliConfig> {
+    match CliConfig::load(&ConfigSources::from_env()) {
+        Ok(config) => config,
+        Err(problem) => {
+            crate::sink::err(&format!(
+                "pxdoctor: warning: the Polyaxon CLI's configuration: {}; the Polyaxon API was not checked",
+                problem.0
+            ));
+            None
+        }
+    }
 }
 
 /// The cluster, then the Polyaxon API (unless --no-api).
@@ -244,5 +249,6 @@ pub fn collect(
         live,
         scoped_runs,
         looked_in,
+        remembered: None,
     })
 }

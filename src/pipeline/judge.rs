@@ -18,6 +18,8 @@ pub struct Collected {
     pub scoped_runs: Option<Vec<String>>,
     /// Where a cluster was looked at, for a `--run` that matched nothing.
     pub looked_in: String,
+    /// What Polyaxon's records added (check's `--run` and `--since`).
+    pub remembered: Option<super::records::Remembered>,
 }
 
 /// What the user asked to see, of what was collected (check's flags;
@@ -29,6 +31,8 @@ pub struct Asked {
     pub runs: Vec<String>,
     pub only: Vec<crate::report::finding::Category>,
     pub show_suppressed: bool,
+    /// `--since`: only the runs Polyaxon's records selected, even none.
+    pub since: bool,
 }
 
 impl Asked {
@@ -39,6 +43,7 @@ impl Asked {
             runs: args.runs.clone(),
             only: args.only.clone(),
             show_suppressed: args.show_suppressed,
+            since: args.since.is_some(),
         }
     }
 }
@@ -59,7 +64,9 @@ pub fn judge(
         live,
         scoped_runs,
         looked_in,
+        remembered,
     } = collected;
+    let remembered = remembered.unwrap_or_default();
     if let Some(namespace) = &asked.namespace {
         let only = BTreeSet::from([namespace.clone()]);
         inventory.retain_namespaces(&only);
@@ -107,7 +114,9 @@ pub fn judge(
     if let Some(uuids) = &scoped_runs {
         // Pods of other runs were read for the capacity they hold on
         // nodes; the runs checked are those asked about.
-        facts.runs.retain(|uuid| uuids.contains(uuid));
+        facts
+            .runs
+            .retain(|uuid| uuids.contains(uuid) || remembered.selected.iter().any(|r| r == uuid));
     }
     for wanted in &asked.runs {
         if !facts
@@ -115,6 +124,17 @@ pub fn judge(
             .iter()
             .any(|uuid| uuid.starts_with(wanted.as_str()))
         {
+            if let Some(why) = &remembered.unreadable {
+                return Err(Error::Collection(format!(
+                    "--run {wanted}: nothing {looked_in} belongs to this run, and Polyaxon's \
+                     records could not be read: {why}"
+                )));
+            }
+            let records = if remembered.unknown.contains(wanted) {
+                "; Polyaxon's records do not know it either"
+            } else {
+                ""
+            };
             if scoped_runs.is_some() {
                 // What could not be read may be why nothing was found.
                 let unread: Vec<String> = skipped
@@ -124,7 +144,7 @@ pub fn judge(
                 return Err(Error::Usage(format!(
                     "--run {wanted}: nothing {looked_in} belongs to this run: no pod, Job or \
                      Polyaxon resource labelled {}={wanted}, no event about \
-                     plx-operation-{wanted}{}{}",
+                     plx-operation-{wanted}{}{}{records}",
                     crate::facts::workloads::run::INSTANCE,
                     if asked.all_namespaces {
                         ""
@@ -135,7 +155,7 @@ pub fn judge(
                         String::new()
                     } else {
                         format!("; not read: {}", unread.join("; "))
-                    }
+                    },
                 )));
             }
             let known: Vec<String> = facts
@@ -145,7 +165,7 @@ pub fn judge(
                 .map(|u| format!("{}…", &u[..u.len().min(8)]))
                 .collect();
             return Err(Error::Usage(format!(
-                "--run {wanted}: no run matches it among the {} run(s) checked{}",
+                "--run {wanted}: no run matches it among the {} run(s) checked{}{records}",
                 facts.runs.len(),
                 if known.is_empty() {
                     String::new()
@@ -156,9 +176,14 @@ pub fn judge(
         }
     }
     let findings = engine.evaluate(&facts);
+    let mut runs = asked.runs.clone();
+    if asked.since {
+        runs.extend(remembered.selected.iter().cloned());
+    }
     let filter = Filter {
         only: asked.only.clone(),
-        runs: asked.runs.clone(),
+        runs,
+        runs_only: asked.since,
     };
     let collection = Collection {
         skipped,
@@ -166,12 +191,13 @@ pub fn judge(
     };
     let marks = PodMarks::new(&facts.pods, config);
     let runs_by_namespace = runs_by_namespace(&facts);
-    let report = Report::build(source, findings, facts.runs.len(), &filter, collection)
+    let mut report = Report::build(source, findings, facts.runs.len(), &filter, collection)
         .with_severities(|rule, severity| config.severity_of(rule, severity))
         .suppress(
             |finding| config.silencer(finding, marks.of(&finding.subject), today),
             asked.show_suppressed,
         );
+    report.histories = remembered.histories;
     Ok(Judged {
         report,
         runs_by_namespace,
@@ -227,15 +253,23 @@ pub fn scope_words(namespaces: &[String]) -> String {
 /// reports and tests), a bundle's collection time, a snapshot's newest
 /// timestamp, or the clock for a live cluster.
 fn now(inventory: &crate::facts::Inventory, live: bool) -> Result<jiff::Timestamp> {
-    if let Ok(text) = std::env::var("PXDOCTOR_NOW") {
-        return text.parse().map_err(|error| {
-            Error::Usage(format!(
-                "PXDOCTOR_NOW={text}: not an RFC 3339 time: {error}"
-            ))
-        });
+    if std::env::var_os("PXDOCTOR_NOW").is_some() {
+        return clock();
     }
     let recorded = inventory
         .collected_at
         .or(if live { None } else { inventory.newest });
     Ok(recorded.unwrap_or_else(jiff::Timestamp::now))
+}
+
+/// PXDOCTOR_NOW (tests), else the clock.
+pub fn clock() -> Result<jiff::Timestamp> {
+    match std::env::var("PXDOCTOR_NOW") {
+        Ok(text) => text.parse().map_err(|error| {
+            Error::Usage(format!(
+                "PXDOCTOR_NOW={text}: not an RFC 3339 time: {error}"
+            ))
+        }),
+        Err(_) => Ok(jiff::Timestamp::now()),
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod gather;
 pub mod judge;
+pub mod records;
 pub mod setup;
 
 pub use gather::{Request, cluster_options, gather, probe_api, probe_stores, runtime};

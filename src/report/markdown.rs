@@ -47,6 +47,23 @@ pub fn render(report: &Report) -> String {
         }
     }
 
+    if !report.histories.is_empty() {
+        out.push_str("#### From Polyaxon's records\n\n");
+        for history in &report.histories {
+            out.push_str(&format!(
+                "- **{}**: {} (status {}, logs {})\n",
+                escape(&history.run.label()),
+                escape(&history.source),
+                escape(&history.status),
+                escape(&history.logs)
+            ));
+            for line in history.lines() {
+                out.push_str(&format!("  - {}\n", escape(&line)));
+            }
+        }
+        out.push('\n');
+    }
+
     if let Some(suppressed) = &report.suppressed {
         out.push_str(&format!("#### Suppressed ({})\n\n", suppressed.len()));
         if !suppressed.is_empty() {

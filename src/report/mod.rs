@@ -2,6 +2,7 @@
 //! summary and what could not be looked at. Renderers only format it.
 
 pub mod finding;
+pub mod history;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -85,6 +86,10 @@ pub struct Report {
     /// only with `--show-suppressed` (then always, even when empty).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Vec<SuppressedFinding>>,
+    /// Runs told from Polyaxon's records (`--run` of a run Kubernetes
+    /// forgot, `--since`), each with its timeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub histories: Vec<history::History>,
 }
 
 /// Why a finding is not reported.
@@ -115,16 +120,18 @@ pub struct Filter {
     pub only: Vec<Category>,
     /// Run uuids or prefixes of them.
     pub runs: Vec<String>,
+    /// Only findings about `runs`, even when it is empty (`--since`).
+    pub runs_only: bool,
 }
 
 impl Filter {
     fn is_empty(&self) -> bool {
-        self.only.is_empty() && self.runs.is_empty()
+        self.only.is_empty() && self.runs.is_empty() && !self.runs_only
     }
 
     fn keeps(&self, finding: &Finding) -> bool {
         let category = self.only.is_empty() || self.only.contains(&finding.category);
-        let run = self.runs.is_empty()
+        let run = (self.runs.is_empty() && !self.runs_only)
             || finding.subject.run.as_ref().is_some_and(|run| {
                 self.runs
                     .iter()
@@ -171,6 +178,7 @@ impl Report {
             findings,
             collection,
             suppressed: None,
+            histories: Vec::new(),
         }
     }
 
@@ -375,9 +383,31 @@ fn yield_fallbacks(findings: Vec<Finding>) -> Vec<Finding> {
             add_evidence(&mut target.evidence, evidence, false);
         }
     }
+    // Polyaxon's records of a run speak of the run, not of one object: a
+    // lead of theirs joins any other lead about the same run.
+    let (records, mut leads): (Vec<Finding>, Vec<Finding>) = leads
+        .into_iter()
+        .partition(|lead| lead.subject.kind == RECORD_KIND);
+    for record in records {
+        let run = |f: &Finding| f.subject.run.as_ref().map(|run| run.uuid.clone());
+        match leads
+            .iter_mut()
+            .find(|l| run(l).is_some() && run(l) == run(&record))
+        {
+            Some(lead) => {
+                for evidence in record.evidence {
+                    add_evidence(&mut lead.evidence, evidence, false);
+                }
+            }
+            None => leads.push(record),
+        }
+    }
     kept.extend(leads);
     kept
 }
+
+/// The subject kind of what Polyaxon's records say of a run.
+const RECORD_KIND: &str = "PolyaxonRun";
 
 /// Adds `evidence` unless the same observation is there; with `sum`, the
 /// same event seen again from another object adds its count.

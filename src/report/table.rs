@@ -40,12 +40,23 @@ pub fn render(report: &Report) -> String {
     }
     // Findings arrive sorted by severity, so the first member is the worst.
     groups.sort_by_key(|(label, members)| (members[0].severity, label.clone()));
+    let mut told: Vec<&str> = Vec::new();
     for (label, members) in &groups {
         let style = severity_style(members[0].severity).bold();
         out.push_str(&format!(
             "{}\n",
             label.if_supports_color(Stream::Stdout, |text| text.style(style))
         ));
+        let run = members[0].subject.run.as_ref().map(|run| run.uuid.as_str());
+        if let Some(history) = report
+            .histories
+            .iter()
+            .find(|h| Some(h.run.uuid.as_str()) == run)
+            && !told.contains(&history.run.uuid.as_str())
+        {
+            told.push(&history.run.uuid);
+            out.push_str(&history_text(history));
+        }
         let mut table = Table::new();
         table
             .load_style(presets::UTF8_FULL_CONDENSED)
@@ -69,6 +80,13 @@ pub fn render(report: &Report) -> String {
         }
         out.push('\n');
     }
+    for history in &report.histories {
+        if !told.contains(&history.run.uuid.as_str()) {
+            out.push_str(&format!("{}: no finding\n", history.run.label()));
+            out.push_str(&history_text(history));
+            out.push('\n');
+        }
+    }
     if let Some(suppressed) = &report.suppressed {
         out.push_str(&suppressed_table(suppressed));
     }
@@ -81,6 +99,18 @@ pub fn render(report: &Report) -> String {
         ));
     }
     out
+}
+
+/// Where a run's answer comes from, its status and its timeline.
+fn history_text(history: &super::history::History) -> String {
+    let mut text = format!(
+        "  {} (status {}, logs {})\n",
+        history.source, history.status, history.logs
+    );
+    for line in history.lines() {
+        text.push_str(&format!("    {line}\n"));
+    }
+    text
 }
 
 fn group_label(finding: &Finding) -> String {

@@ -283,6 +283,7 @@ impl Judging {
             live: true,
             scoped_runs: None,
             looked_in: String::new(),
+            remembered: None,
         };
         let judged = pipeline::judge(
             collected,

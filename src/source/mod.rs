@@ -9,6 +9,7 @@ pub mod fetch;
 pub mod objects;
 pub mod pinned;
 pub mod polyaxon_api;
+pub mod records;
 pub mod resolver;
 pub mod resources;
 mod run_scope;

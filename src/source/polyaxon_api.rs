@@ -98,6 +98,20 @@ impl ConfigSources {
 pub struct ConfigProblem(pub String);
 
 impl CliConfig {
+    /// `text` with the token masked, for anything an answer carries.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        let mut text = redact::redact_line(text);
+        if let Some(token) = self.token.as_deref().filter(|t| t.len() >= 4) {
+            text = text.replace(token, "****");
+        }
+        text
+    }
+
+    /// Whether a token is sent.
+    pub(crate) fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
     /// The CLI's configuration; None when there is none at all (no files,
     /// no POLYAXON_HOST or POLYAXON_AUTH_TOKEN): then nothing is probed.
     pub fn load(sources: &ConfigSources) -> Result<Option<CliConfig>, ConfigProblem> {
@@ -284,7 +298,7 @@ fn clean_host(host: &str) -> String {
 }
 
 /// What one request gave.
-enum Answer {
+pub(crate) enum Answer {
     Http {
         status: u16,
         body: String,
@@ -335,13 +349,13 @@ fn unanswered(config: &CliConfig) -> ApiProbe {
 
 async fn probe_steps(config: &CliConfig, step_timeout: Duration, resolver: &Resolver) -> ApiProbe {
     let mut probe = unanswered(config);
-    let answer = request(config, USERS, step_timeout, resolver).await;
+    let answer = request(config, USERS, step_timeout, resolver, BODY_LIMIT).await;
     classify(&mut probe, answer, config);
     if probe.outcome == "ok"
         && let Some((owner, name)) = &config.project
     {
         let path = format!("/api/v1/{owner}/{name}");
-        let answer = request(config, &path, step_timeout, resolver).await;
+        let answer = request(config, &path, step_timeout, resolver, BODY_LIMIT).await;
         // Any answer but a success is about the project: the session
         // itself was just accepted.
         if !matches!(
@@ -372,13 +386,7 @@ async fn probe_steps(config: &CliConfig, step_timeout: Duration, resolver: &Reso
 
 /// Fills outcome, status, detail and error from an answer.
 fn classify(probe: &mut ApiProbe, answer: Answer, config: &CliConfig) {
-    let scrub = |text: &str| -> String {
-        let mut text = redact::redact_line(text);
-        if let Some(token) = config.token.as_deref().filter(|t| t.len() >= 4) {
-            text = text.replace(token, "****");
-        }
-        text
-    };
+    let scrub = |text: &str| config.scrub(text);
     match answer {
         Answer::Failed {
             outcome,
@@ -417,7 +425,7 @@ fn classify(probe: &mut ApiProbe, answer: Answer, config: &CliConfig) {
 /// What a status and Django REST Framework's `detail` mean for the CLI.
 /// DRF answers 401 or 403 (403 when the first authenticator gives no
 /// WWW-Authenticate header) for missing and for rejected credentials.
-fn outcome_of(status: u16, detail: &str, token_sent: bool) -> &'static str {
+pub(crate) fn outcome_of(status: u16, detail: &str, token_sent: bool) -> &'static str {
     let lower = detail.to_ascii_lowercase();
     match status {
         200..=299 => "ok",
@@ -442,13 +450,16 @@ fn outcome_of(status: u16, detail: &str, token_sent: bool) -> &'static str {
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
-/// One GET: resolve, connect, TLS when https, then the answer; each step
-/// with its own timeout and diagnosis.
-async fn request(
+/// One GET: resolve, connect, TLS when https, then the answer (at most
+/// `limit` bytes of it, unpacked when the server gzipped it, as Polyaxon
+/// does with lists even unasked); each step with its own timeout and
+/// diagnosis.
+pub(crate) async fn request(
     config: &CliConfig,
     path: &str,
     step_timeout: Duration,
     resolver: &Resolver,
+    limit: usize,
 ) -> Answer {
     let failed = |outcome, step, error: String| Answer::Failed {
         outcome,
@@ -597,11 +608,20 @@ async fn request(
             .get(hyper::header::SERVER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = Limited::new(response.into_body(), BODY_LIMIT)
+        let gzipped = response
+            .headers()
+            .get(hyper::header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        let bytes = Limited::new(response.into_body(), limit)
             .collect()
             .await
-            .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+            .map(|b| b.to_bytes())
             .unwrap_or_default();
+        let body = if gzipped {
+            gunzip(&bytes, limit)
+        } else {
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
         driver.abort();
         Ok::<_, Exchange>(Answer::Http {
             status,
@@ -620,6 +640,20 @@ async fn request(
         ),
         Ok(Err(error)) => failed("unreachable", "response", error.to_string()),
         Ok(Ok(answer)) => answer,
+    }
+}
+
+/// A gzipped body, unpacked up to `limit` bytes; what cannot be unpacked
+/// is kept as it came (the caller then says it is not Polyaxon's JSON).
+fn gunzip(bytes: &[u8], limit: usize) -> String {
+    use std::io::Read;
+    let mut text = Vec::new();
+    let unpacked = flate2::read::GzDecoder::new(bytes)
+        .take(limit as u64)
+        .read_to_end(&mut text);
+    match unpacked {
+        Ok(_) => String::from_utf8_lossy(&text).into_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 

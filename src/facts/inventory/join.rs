@@ -37,7 +37,9 @@ impl Inventory {
             self.pods.iter().map(|pod| pod.run.clone()).collect();
         let mut event_runs: Vec<Option<Arc<RunRef>>> = vec![None; self.events.len()];
         let mut event_pending: Vec<bool> = vec![false; self.events.len()];
-        let mut event_waiting: Vec<Option<Option<Timestamp>>> = vec![None; self.events.len()];
+        // The waiting pod's creation, and the moment it is judged at.
+        let mut event_waiting: Vec<Option<(Option<Timestamp>, Option<Timestamp>)>> =
+            vec![None; self.events.len()];
         // Whether the event's object is still unwell: durable state judges
         // an event, so a healthy pod's old warnings are history.
         let mut event_unwell: Vec<bool> = vec![true; self.events.len()];
@@ -70,7 +72,7 @@ impl Inventory {
                 event_runs[e] = pod_runs[p].clone();
                 event_pending[e] = self.pods[p].is_unscheduled_pending();
                 if self.pods[p].phase == "Pending" {
-                    event_waiting[e] = Some(self.pods[p].created);
+                    event_waiting[e] = Some((self.pods[p].created, self.pods[p].as_of));
                 }
             }
             if !is_scheduler_verdict(event) {
@@ -104,9 +106,9 @@ impl Inventory {
             event.run = run;
             event.pod_pending = pending;
             event.pod_waiting = waiting.is_some();
-            event.pending_seconds = waiting
-                .flatten()
-                .map(|created| (now - created).get_seconds());
+            event.pending_seconds = waiting.and_then(|(created, as_of)| {
+                created.map(|created| (as_of.unwrap_or(now) - created).get_seconds())
+            });
         }
         drop(pod_index);
 
@@ -118,7 +120,8 @@ impl Inventory {
             .collect();
         let grace = self.grace_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
         for pod in self.pods.iter_mut() {
-            pod.age_seconds = pod.created.map(|created| (now - created).get_seconds());
+            let at = pod.as_of.unwrap_or(now);
+            pod.age_seconds = pod.created.map(|created| (at - created).get_seconds());
             pod.past_grace = pod.age_seconds.is_some_and(|age| age >= grace);
             let node = pod.node_name.as_ref().and_then(|name| node_index.get(name));
             pod.node_problem = node
@@ -144,7 +147,8 @@ impl Inventory {
         );
         for (p, pod) in self.pods.iter_mut().enumerate() {
             if pod.phase == "Pending" {
-                pod.pending_seconds = pod.created.map(|created| (now - created).get_seconds());
+                let at = pod.as_of.unwrap_or(now);
+                pod.pending_seconds = pod.created.map(|created| (at - created).get_seconds());
             }
             let condition_message = pod
                 .scheduled
@@ -339,7 +343,12 @@ impl Inventory {
             .map(|probe| polyaxon_api::PolyaxonApiFact { probe, endpoints })
             .into_iter()
             .collect();
-        // Runs seen anywhere: by their pods, or only by their Job's events.
+        let mut records = std::mem::take(&mut self.records);
+        for record in records.iter_mut() {
+            record.judge(grace);
+        }
+        // Runs seen anywhere: by their pods, or only by their Job's events
+        // (or in Polyaxon's records).
         let runs = self
             .pods
             .iter()
@@ -351,6 +360,7 @@ impl Inventory {
                     .filter_map(|operation| operation.run.as_ref()),
             )
             .chain(jobs.iter().filter_map(|job| job.run.as_ref()))
+            .chain(records.iter().map(|record| &record.run))
             .map(|run| run.uuid.clone())
             .collect();
         Facts {
@@ -375,6 +385,7 @@ impl Inventory {
             probes: self.probes,
             lint: Vec::new(),
             polyaxon_api,
+            records,
             runs,
         }
     }
@@ -488,7 +499,8 @@ impl Inventory {
                 .as_ref()
                 .is_some_and(|run| run_pods.contains(run.uuid.as_str()));
             job.has_pods = (found || !pods_unread(&job.namespace)).then_some(found);
-            job.age_seconds = job.created.map(|created| (now - created).get_seconds());
+            let at = job.as_of.unwrap_or(now);
+            job.age_seconds = job.created.map(|created| (at - created).get_seconds());
             job.past_grace = job.age_seconds.is_some_and(|age| age >= grace);
         }
         jobs

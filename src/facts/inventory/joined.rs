@@ -40,6 +40,8 @@ pub struct Facts {
     pub lint: Vec<lint::LintFact>,
     /// The Polyaxon API probe, joined with the cluster's endpoints (0 or 1).
     pub polyaxon_api: Vec<polyaxon_api::PolyaxonApiFact>,
+    /// Runs as Polyaxon's records tell them.
+    pub records: Vec<crate::facts::records::RunRecordFact>,
     /// Distinct Polyaxon runs that have pods.
     pub runs: BTreeSet<String>,
 }
@@ -61,6 +63,7 @@ impl Facts {
             FactKind::Container => self.containers.iter().for_each(|f| visit(f)),
             FactKind::Operation => self.operations.iter().for_each(|f| visit(f)),
             FactKind::Job => self.jobs.iter().for_each(|f| visit(f)),
+            FactKind::RunRecord => self.records.iter().for_each(|f| visit(f)),
             FactKind::Claim => self.claims.iter().for_each(|f| visit(f)),
             FactKind::Forbidden => self.refusals.iter().for_each(|f| visit(f)),
             FactKind::Permission => self.permissions.iter().for_each(|f| visit(f)),

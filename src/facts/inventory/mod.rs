@@ -72,6 +72,8 @@ pub struct Inventory {
     pub grace_seconds: Option<i64>,
     /// Namespaces of every event decoded, kept or not.
     pub event_namespaces: BTreeSet<name::Name>,
+    /// Runs as Polyaxon's records tell them (check --run, --since).
+    pub records: Vec<crate::facts::records::RunRecordFact>,
 }
 
 impl Inventory {
@@ -127,6 +129,7 @@ impl Inventory {
         self.service_accounts.extend(other.service_accounts);
         self.agent_configs.extend(other.agent_configs);
         self.event_namespaces.extend(other.event_namespaces);
+        self.records.extend(other.records);
         if let Some(scope) = other.scope {
             self.scope.get_or_insert_default().extend(scope);
         }

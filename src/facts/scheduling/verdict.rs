@@ -45,6 +45,17 @@ static TAINT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{([^:{}]+):\s*([^
 static INSUFFICIENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^Insufficient (\S+)$").unwrap());
 
+/// Whether a message is the scheduler's verdict on the nodes, in any
+/// generation's wording (not just any text: [`parse`] takes any message as
+/// one cause).
+pub fn is_node_verdict(message: &str) -> bool {
+    let message = message.trim();
+    MODERN.is_match(message)
+        || PREDICATES.is_match(message)
+        || message.contains("nodes are available")
+        || message.contains("unbound immediate PersistentVolumeClaims")
+}
+
 /// Splits a scheduler message into causes, whatever its generation.
 pub fn parse(message: &str) -> Parsed {
     let message = message.trim();

@@ -31,6 +31,9 @@ pub const FAILURE_REASONS: &[&str] = &[
 
 #[derive(Debug, Clone, Default)]
 pub struct JobFact {
+    /// A Job known only from Polyaxon's records: the moment the record
+    /// describes. Its age runs to this, not to now.
+    pub as_of: Option<Timestamp>,
     pub namespace: String,
     pub name: String,
     pub run: Option<RunRef>,

@@ -109,6 +109,9 @@ pub struct PodFact {
     pub pxdoctor_ignore: Vec<String>,
     /// The labels `.pxdoctor.yaml` selectors read (see [`select_label_keys`]).
     pub selected_labels: BTreeMap<String, String>,
+    /// A pod known only from Polyaxon's records: the moment the record
+    /// describes. Its ages and waits run to this, not to now.
+    pub as_of: Option<Timestamp>,
 }
 
 pub const FIELDS: &[FieldSpec] = &[
@@ -321,6 +324,7 @@ impl PodFact {
             secret_refs,
             pxdoctor_ignore: ignored_rules(metadata.annotations.as_ref()),
             selected_labels: selected_labels(metadata.labels.as_ref()),
+            as_of: None,
             placement,
             unwell,
             ready,
