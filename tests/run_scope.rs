@@ -297,9 +297,8 @@ fn a_run_that_is_not_there_is_exit_2_naming_the_flag_and_where_it_looked() {
     assert_eq!(prefix.status.code(), Some(2), "{}", stderr(&prefix));
     let said = stderr(&prefix);
     assert!(
-        said.contains(
-            "--run ffff: no run's uuid starts with it in polyaxon (-A looks in every namespace)"
-        ),
+        said.contains("--run ffff: nothing in polyaxon belongs to this run")
+            && said.contains("(-A looks in every namespace)"),
         "{said}"
     );
     let full = "f".repeat(32);

@@ -80,7 +80,7 @@ pub async fn remember(
             match client.run(uuid).await {
                 Ok(Some(record)) => records.push(record),
                 Ok(None) => {}
-                Err(failure) => gap(inventory, "runs", &failure),
+                Err(failure) => gap(inventory, "the run", &failure),
             }
             continue;
         }
@@ -89,7 +89,7 @@ pub async fn remember(
             Ok(None) => remembered.unknown.push(wanted_run.clone()),
             Err(failure) => {
                 remembered.unreadable = Some(failure.to_string());
-                gap(inventory, "runs", &failure);
+                gap(inventory, "the run", &failure);
             }
         }
     }
@@ -132,7 +132,7 @@ pub async fn remember(
     let mut records = Vec::new();
     for (record, problems) in read {
         for failure in &problems {
-            gap(inventory, "statuses", failure);
+            gap(inventory, "a run's statuses", failure);
         }
         records.push(record);
     }
@@ -152,7 +152,7 @@ pub async fn remember(
         let in_cluster = held.contains(&record.uuid);
         let reached = replay::reached_kubernetes(record);
         if !in_cluster {
-            replay::replay(record, inventory);
+            replay::replay(record, record.as_of(read_at), inventory);
         }
         let mut fact = RunRecordFact::new(record, reached, in_cluster, read_at);
         fact.active_runs = active.clone();
@@ -266,7 +266,7 @@ async fn active_runs(client: &Client<'_>) -> Option<Vec<String>> {
 fn gap(inventory: &mut Inventory, what: &str, failure: &Failure) {
     let gap = CollectionGap {
         verb: "get".into(),
-        resource: format!("Polyaxon run {what}"),
+        resource: format!("Polyaxon's records ({what})"),
         group: String::new(),
         namespace: None,
         reason: "records".into(),

@@ -248,6 +248,13 @@ impl Report {
             redact_text(&mut skipped.reason);
         }
         self.collection.errors.iter_mut().for_each(redact_text);
+        for moment in self
+            .histories
+            .iter_mut()
+            .flat_map(|h| h.timeline.iter_mut())
+        {
+            redact_text(&mut moment.message);
+        }
     }
 
     pub fn worst(&self) -> Option<Severity> {

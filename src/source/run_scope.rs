@@ -343,11 +343,10 @@ async fn resolve(
             .filter(|u| u.starts_with(want.as_str()))
             .collect();
         if matched.is_empty() {
-            return Err(Error::Usage(format!(
-                "--run {want}: no run's uuid starts with it {}; looked at Polyaxon's custom \
-                 resources, its Jobs, its pods' {INSTANCE} labels and the Jobs' events",
-                scope_words(scopes)
-            )));
+            // Kubernetes may have forgotten the run: Polyaxon's records
+            // resolve the prefix, or the judge says where nothing was found.
+            uuids.insert(want.clone());
+            continue;
         }
         uuids.extend(matched.into_iter().cloned());
     }
@@ -432,16 +431,6 @@ fn selector<'a>(managed: &str, uuids: impl Iterator<Item = &'a String>) -> Strin
 /// A Polyaxon run uuid in full: 32 hex digits (`uuid4().hex`).
 fn is_full_uuid(text: &str) -> bool {
     text.len() == 32 && text.chars().all(|c| c.is_ascii_hexdigit())
-}
-
-/// Where a run was looked for, and where else it could be.
-fn scope_words(scopes: &[Option<String>]) -> String {
-    let named: Vec<&str> = scopes.iter().flatten().map(String::as_str).collect();
-    if named.is_empty() {
-        "in any namespace".to_string()
-    } else {
-        format!("in {} (-A looks in every namespace)", named.join(", "))
-    }
 }
 
 fn resource(plural: &str) -> &'static Resource {

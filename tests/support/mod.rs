@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod haupt;
 pub mod polyaxon;
 pub mod secrets;
 pub mod served;

@@ -23,6 +23,9 @@ pub struct RunRecordFact {
     /// The record says the run reached Kubernetes (scheduled, or the
     /// operator reported on it).
     pub reached_kubernetes: bool,
+    /// The record says its containers ran (a running condition, or a
+    /// start time).
+    pub ran: bool,
     /// Kubernetes still holds something of the run (pods, Job, resource).
     pub in_cluster: bool,
     /// When the run entered its current status.
@@ -62,6 +65,11 @@ pub const FIELDS: &[FieldSpec] = &[
         "reached_kubernetes",
         Bool,
         "the record says the run reached Kubernetes (scheduled, or the operator reported on it)",
+    ),
+    field(
+        "ran",
+        Bool,
+        "its containers ran (a running condition, or a start time)",
     ),
     field(
         "in_cluster",
@@ -160,6 +168,11 @@ impl RunRecordFact {
                 .unwrap_or_else(|| super::record::DEFAULT_NAMESPACE.to_string()),
             done: record.is_done(),
             reached_kubernetes,
+            ran: record.started_at.is_some()
+                || record
+                    .conditions
+                    .iter()
+                    .any(|c| c.status && matches!(c.type_.as_str(), "running" | "processing")),
             in_cluster,
             entered,
             status_seconds: (!record.is_done())
@@ -195,6 +208,7 @@ impl FieldSource for RunRecordFact {
             "status" => Some(text(&self.status)),
             "done" => Some(Value::Bool(self.done)),
             "reached_kubernetes" => Some(Value::Bool(self.reached_kubernetes)),
+            "ran" => Some(Value::Bool(self.ran)),
             "in_cluster" => Some(Value::Bool(self.in_cluster)),
             "status_seconds" => self.status_seconds.map(|s| num(s as f64)),
             "status_for" => self.status_seconds.map(|s| text(human(s))),

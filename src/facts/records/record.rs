@@ -167,14 +167,19 @@ impl RunRecord {
             .or(self.started_at)
     }
 
-    /// The last moment the record speaks of.
-    pub fn last_time(&self) -> Option<Timestamp> {
+    /// The moment the record describes, judged at `read_at`: a finished
+    /// run's end (its last condition, else finished_at), or the time it
+    /// was read for a run still going.
+    pub fn as_of(&self, read_at: Timestamp) -> Timestamp {
+        if !self.is_done() {
+            return read_at;
+        }
         self.conditions
             .iter()
             .filter_map(|c| c.time)
-            .chain(self.finished_at)
-            .chain(self.updated_at)
             .max()
+            .or(self.finished_at)
+            .unwrap_or(read_at)
     }
 }
 
@@ -270,9 +275,13 @@ mod tests {
         assert_eq!(types, ["created", "queued", "failed"]);
         assert!(!run.conditions[1].status, "\"False\" is false");
         assert!(run.conditions[2].status, "a JSON true is true");
+        let read_at: Timestamp = "2026-12-09T00:00:00Z".parse().unwrap();
+        assert_eq!(run.as_of(read_at).to_string(), "2026-12-08T00:23:23.709Z");
+        run.status = "queued".into();
         assert_eq!(
-            run.last_time().unwrap().to_string(),
-            "2026-12-08T00:23:23.709789Z"
+            run.as_of(read_at),
+            read_at,
+            "a run still going is judged when read"
         );
     }
 

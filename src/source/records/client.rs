@@ -91,7 +91,7 @@ impl<'a> Client<'a> {
     }
 
     /// One GET, as JSON; None for Polyaxon's 404 ("No Run matches the
-    /// given query.").
+    /// given query.", "No Project matches the given query.").
     async fn get(&self, path: &str) -> Result<Option<Json>, Failure> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let asked = format!("GET {}{path}", self.host().trim_end_matches('/'));
@@ -124,7 +124,15 @@ impl<'a> Client<'a> {
                             format!("{status} but not Polyaxon's JSON: {:?}", start()),
                         )),
                     },
-                    404 if detail.is_some() => Ok(None),
+                    // Polyaxon's own "No Run matches the given query." (DRF's
+                    // get_object_or_404); any other 404 is not an answer
+                    // about the run (a proxy's, a misrouted request's).
+                    404 if detail
+                        .as_deref()
+                        .is_some_and(|d| d.contains("matches the given query")) =>
+                    {
+                        Ok(None)
+                    }
                     401 | 403 => {
                         let said = detail.map_or_else(start, |d| self.config.scrub(&d));
                         let outcome = outcome_of(status, &said, self.config.has_token());

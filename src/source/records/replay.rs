@@ -33,12 +33,16 @@ use crate::facts::workloads::run::{INSTANCE, MANAGED_BY};
 /// `OOMKilledExitCode 137`, `ErrorExitCode 1`: the operator's container words.
 static EXIT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b([A-Z][A-Za-z]*)ExitCode (-?\d+)\b").expect("exit"));
+/// The node of a scheduled pod whose records do not name it.
+const UNKNOWN_NODE: &str = "(a node Polyaxon's records do not name)";
+
 /// `image "x"` in a kubelet message.
 static IMAGE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"image "([^"]+)""#).expect("image"));
 
 /// The objects rebuilt for one run, added to `into` (facts only: nothing
-/// about which kinds or custom resources the cluster serves).
-pub fn replay(record: &RunRecord, into: &mut Inventory) {
+/// about which kinds or custom resources the cluster serves), judged at
+/// the moment the record describes (`RunRecord::as_of`).
+pub fn replay(record: &RunRecord, as_of: Timestamp, into: &mut Inventory) {
     let mut rebuilt = Inventory::default();
     let objects = objects(record);
     for (kind, api_version, object) in &objects {
@@ -51,12 +55,11 @@ pub fn replay(record: &RunRecord, into: &mut Inventory) {
             &mut rebuilt,
         );
     }
-    let as_of = record.last_time();
     for pod in &mut rebuilt.pods {
-        pod.as_of = as_of;
+        pod.as_of = Some(as_of);
     }
     for job in &mut rebuilt.jobs {
-        job.as_of = as_of;
+        job.as_of = Some(as_of);
     }
     into.pods.extend(rebuilt.pods);
     for event in rebuilt.events {
@@ -112,6 +115,7 @@ fn objects(record: &RunRecord) -> Vec<(&'static str, &'static str, Json)> {
     let conditions: Vec<Json> = record
         .conditions
         .iter()
+        .filter(|c| !POLYAXON_WRITERS.contains(&c.reason.as_str()))
         .filter_map(|c| {
             let kind = operator_type(&c.type_)?;
             Some(json!({
@@ -136,9 +140,11 @@ fn objects(record: &RunRecord) -> Vec<(&'static str, &'static str, Json)> {
             "spec": spec.pod_spec(),
             "status": state,
         });
-        if pod["status"]["phase"] != "Pending" || pod["status"]["conditions"][0]["status"] == "True"
-        {
-            pod["spec"]["nodeName"] = json!(node_name(record));
+        if pod["status"]["conditions"][0]["status"] == "True" {
+            // Scheduled: its node, as the logs name it, else said unknown
+            // (a pod without one would read as never scheduled).
+            pod["spec"]["nodeName"] =
+                json!(node_name(record).unwrap_or_else(|| UNKNOWN_NODE.to_string()));
         }
         out.push(("Pod", "v1", pod));
         if let Some((reason, message, time)) = event {
@@ -157,6 +163,25 @@ fn objects(record: &RunRecord) -> Vec<(&'static str, &'static str, Json)> {
                 }),
             ));
         }
+    }
+    // The operator could not create the workload: the API server's refusal,
+    // as the Job controller reports its own (FailedCreate).
+    if let Some(refused) = problems(record).find(|c| c.reason.starts_with("OperatorCreate")) {
+        let kind = refused.reason.trim_start_matches("OperatorCreate");
+        out.push((
+            "Event",
+            "v1",
+            json!({
+                "metadata": {"name": format!("{name}.replayed-create"), "namespace": namespace},
+                "involvedObject": {"kind": if kind.is_empty() { "Job" } else { kind }, "name": name, "namespace": namespace},
+                "reason": "FailedCreate",
+                "message": refused.message,
+                "type": "Warning",
+                "count": 1,
+                "lastTimestamp": refused.time.map(|t| t.to_string()),
+                "source": {"component": "polyaxon-operator"},
+            }),
+        ));
     }
     if let Some(failed) = job_failure(record) {
         out.push((
@@ -178,6 +203,29 @@ fn objects(record: &RunRecord) -> Vec<(&'static str, &'static str, Json)> {
     }
     out
 }
+
+/// Reasons of the conditions Polyaxon's API, scheduler and agent write on
+/// the run, never the operator on its resource (haupt and polyaxon 2.18:
+/// the scheduler's, state manager's, heartbeat's and agent's writers).
+const POLYAXON_WRITERS: &[&str] = &[
+    "OperationServiceInit",
+    "ModelManager",
+    "PolyaxonRunCreated",
+    "SchedulerPrepare",
+    "SchedulerStart",
+    "SchedulerNotifyDone",
+    "SchedulerCheckPipeline",
+    "AgentController",
+    "AgentLogger",
+    "StateManager",
+    "EventHandler",
+    "HeartbeatStopping",
+    "HeartbeatWarningCleanup",
+    "StaleUpload",
+    "AuthContext",
+    "GitInitializer",
+    "ExitHandler",
+];
 
 /// Polyaxon's condition type as the operator writes it on its resource.
 fn operator_type(type_: &str) -> Option<&'static str> {
@@ -449,7 +497,7 @@ mod tests {
             json!({"run": {"kind": "job", "container": {"image": "train:1", "resources": {"limits": {"nvidia.com/gpu": 4}}}}}),
         );
         let mut inventory = Inventory::default();
-        replay(&run, &mut inventory);
+        replay(&run, run.as_of(Timestamp::now()), &mut inventory);
         let pod = &inventory.pods[0];
         assert_eq!(
             (pod.namespace.as_str(), pod.phase.as_str()),
@@ -476,7 +524,7 @@ mod tests {
             json!({"run": {"kind": "job", "container": {"image": "train:1", "resources": {"limits": {"memory": "2Gi"}}}}}),
         );
         let mut inventory = Inventory::default();
-        replay(&run, &mut inventory);
+        replay(&run, run.as_of(Timestamp::now()), &mut inventory);
         let pod = &inventory.pods[0];
         assert_eq!(pod.phase, "Failed");
         assert_eq!(pod.unwell[0].reason, "OOMKilled");
@@ -495,7 +543,7 @@ mod tests {
         );
         run.started_at = None;
         let mut inventory = Inventory::default();
-        replay(&run, &mut inventory);
+        replay(&run, run.as_of(Timestamp::now()), &mut inventory);
         assert!(inventory.pods.is_empty() && inventory.operations.is_empty());
     }
 }
