@@ -277,10 +277,12 @@ fn ingest(
         }
         "Job" if api_version.is_some_and(|v| v.starts_with("batch/")) => {
             let object: serde_json::Value = serde_json::from_str(json)?;
+            inventory.saw_time(newest_time(&object));
             inventory.jobs.extend(JobFact::from_json(&object));
         }
         "Deployment" if api_version.is_some_and(|v| v.starts_with("apps/")) => {
             let object: serde_json::Value = serde_json::from_str(json)?;
+            inventory.saw_time(newest_time(&object));
             inventory
                 .deployments
                 .extend(DeploymentFact::from_json(&object));
@@ -289,6 +291,7 @@ fn ingest(
             if let Some(resource) = polyaxon_resource(kind, api_version) {
                 inventory.saw_crd(Some(resource));
                 let object: serde_json::Value = serde_json::from_str(json)?;
+                inventory.saw_time(newest_time(&object));
                 inventory
                     .operations
                     .extend(OperationFact::from_json(kind, &object));
@@ -298,6 +301,38 @@ fn ingest(
     }
     inventory.kinds_seen.insert(kind.to_string());
     Ok(())
+}
+
+/// The newest time an object states (created, started, completed, its
+/// conditions' transitions): a snapshot's "now" comes from what it holds,
+/// never from the clock, so one snapshot gives one report.
+fn newest_time(object: &serde_json::Value) -> Option<jiff::Timestamp> {
+    let at = |value: Option<&serde_json::Value>| {
+        value
+            .and_then(serde_json::Value::as_str)
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+    };
+    let conditions = object
+        .pointer("/status/conditions")
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    conditions
+        .iter()
+        .flat_map(|c| {
+            [
+                at(c.get("lastTransitionTime")),
+                at(c.get("lastUpdateTime")),
+                at(c.get("lastProbeTime")),
+            ]
+        })
+        .chain([
+            at(object.pointer("/metadata/creationTimestamp")),
+            at(object.pointer("/status/startTime")),
+            at(object.pointer("/status/completionTime")),
+        ])
+        .flatten()
+        .max()
 }
 
 /// Polyaxon's own objects, in the ≤2.11 and ≥2.12 layouts (shared/polyaxon.md).

@@ -78,10 +78,23 @@ pub const FIELDS: &[FieldSpec] = &[
         "why: BackoffLimitExceeded, DeadlineExceeded, PodFailurePolicy, MaxFailedIndexesExceeded, ...",
     ),
     field("message", Text, "the condition's (or event's) message"),
-    field("suspended", Bool, "a Suspended=True condition"),
+    field(
+        "suspended",
+        Bool,
+        "spec.suspend, or a Suspended=True condition (a queue such as Kueue holds it)",
+    ),
     field("complete", Bool, "a Complete=True condition"),
     field("active", Number, "pods running now"),
-    field("failed_pods", Number, "pods that failed"),
+    field(
+        "failed_pods",
+        Number,
+        "pods that failed (status.failed and uncounted ones)",
+    ),
+    field(
+        "succeeded",
+        Number,
+        "pods that succeeded (status.succeeded and uncounted ones)",
+    ),
     field("backoff_limit", Number, "spec.backoffLimit"),
     field(
         "active_deadline_seconds",
@@ -153,11 +166,24 @@ impl JobFact {
             failed: failure.is_some(),
             reason: failure.and_then(|c| words(c, "reason")),
             message: failure.and_then(|c| words(c, "message")),
-            suspended: holds("Suspended").is_some(),
+            // A queue (Kueue) creates the Job with spec.suspend set; the
+            // Suspended condition follows only once the controller saw it.
+            suspended: holds("Suspended").is_some()
+                || object.pointer("/spec/suspend").and_then(Json::as_bool) == Some(true),
             complete: holds("Complete").is_some() || holds("SuccessCriteriaMet").is_some(),
             active: count("active"),
-            failed_pods: count("failed"),
-            succeeded: count("succeeded"),
+            // Pods finished but not yet counted (the Job controller's
+            // uncountedTerminatedPods) were created all the same.
+            failed_pods: count("failed")
+                + object
+                    .pointer("/status/uncountedTerminatedPods/failed")
+                    .and_then(Json::as_array)
+                    .map_or(0, |pods| pods.len() as i64),
+            succeeded: count("succeeded")
+                + object
+                    .pointer("/status/uncountedTerminatedPods/succeeded")
+                    .and_then(Json::as_array)
+                    .map_or(0, |pods| pods.len() as i64),
             backoff_limit: spec("backoffLimit"),
             active_deadline_seconds: spec("activeDeadlineSeconds"),
             name,
@@ -192,6 +218,7 @@ impl FieldSource for JobFact {
             "complete" => Some(Value::Bool(self.complete)),
             "active" => Some(num(self.active as f64)),
             "failed_pods" => Some(num(self.failed_pods as f64)),
+            "succeeded" => Some(num(self.succeeded as f64)),
             "backoff_limit" => self.backoff_limit.map(|n| num(n as f64)),
             "active_deadline_seconds" => self.active_deadline_seconds.map(|n| num(n as f64)),
             "from_events" => Some(Value::Bool(self.from_events)),
@@ -260,6 +287,27 @@ mod tests {
             fact.run.map(|r| r.uuid).as_deref(),
             Some("8f3c2a1b9d7e4c5fa0b1c2d3e4f5a6b7")
         );
+    }
+
+    #[test]
+    fn a_job_a_queue_holds_is_suspended_before_its_condition_and_uncounted_pods_count() {
+        // Kueue creates the Job with spec.suspend; the Job controller adds
+        // Suspended=True later. Finished pods not yet counted sit in
+        // uncountedTerminatedPods (the Job controller's tracking finalizer).
+        let held: Json = serde_json::json!({
+            "metadata": {"name": "plx-operation-1", "namespace": "ml"},
+            "spec": {"suspend": true},
+            "status": {}
+        });
+        assert!(JobFact::from_json(&held).unwrap().suspended);
+        let finishing: Json = serde_json::json!({
+            "metadata": {"name": "plx-operation-1", "namespace": "ml"},
+            "spec": {"suspend": false},
+            "status": {"uncountedTerminatedPods": {"failed": ["a1b2"], "succeeded": ["c3d4", "e5f6"]}}
+        });
+        let fact = JobFact::from_json(&finishing).unwrap();
+        assert!(!fact.suspended);
+        assert_eq!((fact.failed_pods, fact.succeeded), (1, 2));
     }
 
     #[test]
