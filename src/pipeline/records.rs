@@ -112,27 +112,34 @@ pub async fn remember(
     let read = client
         .for_each(records, |mut record| async move {
             let mut problems = Vec::new();
+            if let Err(failure) = client_ref.history(&mut record).await {
+                problems.push(("a run's statuses", failure));
+            }
             if !held_ref.contains(&record.uuid) {
-                if record.content.is_none() {
-                    // A list item carries no spec: the run itself does.
+                // A list item carries no spec; the run itself does, read
+                // only where a finding weighs it (a scheduler's verdict
+                // against today's nodes, a container's limits).
+                if record.content.is_none() && replay::needs_spec(&record) {
                     match client_ref.run(&record.uuid).await {
-                        Ok(Some(full)) => record = full,
+                        Ok(Some(full)) => record.content = full.content,
                         Ok(None) => {}
-                        Err(failure) => problems.push(failure),
+                        Err(failure) => problems.push(("the run", failure)),
                     }
                 }
-                client_ref.logs(&mut record).await;
-            }
-            if let Err(failure) = client_ref.history(&mut record).await {
-                problems.push(failure);
+                // Logs exist only for a run whose containers ran.
+                if replay::ran(&record) {
+                    client_ref.logs(&mut record).await;
+                } else {
+                    record.logs = crate::facts::records::ArchivedLogs::None;
+                }
             }
             (record, problems)
         })
         .await;
     let mut records = Vec::new();
     for (record, problems) in read {
-        for failure in &problems {
-            gap(inventory, "a run's statuses", failure);
+        for (what, failure) in &problems {
+            gap(inventory, what, failure);
         }
         records.push(record);
     }
@@ -154,7 +161,8 @@ pub async fn remember(
         if !in_cluster {
             replay::replay(record, record.as_of(read_at), inventory);
         }
-        let mut fact = RunRecordFact::new(record, reached, in_cluster, read_at);
+        let mut fact =
+            RunRecordFact::new(record, reached, replay::ran(record), in_cluster, read_at);
         fact.active_runs = active.clone();
         inventory.records.push(fact);
         remembered.selected.push(record.uuid.clone());

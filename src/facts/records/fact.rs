@@ -130,6 +130,7 @@ impl RunRecordFact {
     pub fn new(
         record: &RunRecord,
         reached_kubernetes: bool,
+        ran: bool,
         in_cluster: bool,
         read_at: Timestamp,
     ) -> Self {
@@ -168,11 +169,7 @@ impl RunRecordFact {
                 .unwrap_or_else(|| super::record::DEFAULT_NAMESPACE.to_string()),
             done: record.is_done(),
             reached_kubernetes,
-            ran: record.started_at.is_some()
-                || record
-                    .conditions
-                    .iter()
-                    .any(|c| c.status && matches!(c.type_.as_str(), "running" | "processing")),
+            ran,
             in_cluster,
             entered,
             status_seconds: (!record.is_done())

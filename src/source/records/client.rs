@@ -216,7 +216,17 @@ impl<'a> Client<'a> {
         let path = format!("/api/v1/{}/{project}/runs", self.owner);
         let query = format!("query={}", encode(query));
         let items = self.pages(&path, &query).await?;
-        Ok(items.iter().filter_map(RunRecord::from_api).collect())
+        // List items may leave out where they belong: it is where they
+        // were listed.
+        Ok(items
+            .iter()
+            .filter_map(RunRecord::from_api)
+            .map(|mut record| {
+                record.project.get_or_insert_with(|| project.to_string());
+                record.owner.get_or_insert_with(|| self.owner.clone());
+                record
+            })
+            .collect())
     }
 
     /// Every item of a paginated list, page by page.

@@ -82,6 +82,26 @@ pub fn reached_kubernetes(record: &RunRecord) -> bool {
     }) || record.started_at.is_some()
 }
 
+/// Whether the record says the run's containers ran (a running
+/// condition, or a start time): only then can it have logs.
+pub fn ran(record: &RunRecord) -> bool {
+    record.started_at.is_some()
+        || record
+            .conditions
+            .iter()
+            .any(|c| c.status && matches!(c.type_.as_str(), "running" | "processing"))
+}
+
+/// Whether rebuilding the run's pod uses its compiled spec: the scheduler's
+/// verdict is weighed against today's nodes with its requests, a failed
+/// container is told with its limits.
+pub fn needs_spec(record: &RunRecord) -> bool {
+    problems(record).any(|c| {
+        verdict::is_node_verdict(&c.message)
+            || EXIT.is_match(&format!("{} {}", c.reason, c.message))
+    })
+}
+
 /// The Kubernetes objects (kind, apiVersion, object) the record speaks of.
 fn objects(record: &RunRecord) -> Vec<(&'static str, &'static str, Json)> {
     if !reached_kubernetes(record) {
