@@ -283,6 +283,9 @@ fn ingest(
         "Deployment" if api_version.is_some_and(|v| v.starts_with("apps/")) => {
             let object: serde_json::Value = serde_json::from_str(json)?;
             inventory.saw_time(newest_time(&object));
+            for event in crate::facts::workloads::service::condition_events(&object) {
+                inventory.add_event(event);
+            }
             inventory
                 .deployments
                 .extend(DeploymentFact::from_json(&object));

@@ -71,9 +71,11 @@ pub(super) async fn collect(
         if !listed {
             batch.list(resource("configmaps"), scope.clone(), Query::All);
         }
+        // A service run is a Deployment: its conditions keep what its
+        // ReplicaSet's events said.
         for &owned in polyaxon
             .iter()
-            .chain([resource("jobs"), resource("pods")].iter())
+            .chain([resource("jobs"), resource("pods"), resource("deployments")].iter())
         {
             batch.list(owned, scope.clone(), runs.clone());
         }
@@ -298,8 +300,9 @@ async fn get(
 
 /// The full uuids of the runs asked for. A prefix is looked up, by each
 /// list's uuids only, in what names runs, cheapest first: Polyaxon's custom
-/// resources (one per live run), its Jobs, its pods' labels, then the Jobs'
-/// events (a run whose objects are gone, whose Job's events remain).
+/// resources (one per live run), its Jobs, its service runs' Deployments,
+/// its pods' labels, then the Jobs' events (a run whose objects are gone,
+/// whose Job's events remain).
 async fn resolve(
     fetcher: &Fetcher,
     scopes: &[Option<String>],
@@ -319,6 +322,7 @@ async fn resolve(
         .map(|&custom| (custom, labelled.clone()))
         .chain([
             (resource("jobs"), labelled.clone()),
+            (resource("deployments"), labelled.clone()),
             (resource("pods"), labelled.clone()),
             (
                 resource("events"),

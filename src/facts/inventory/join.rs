@@ -302,6 +302,10 @@ impl Inventory {
         let platform = platform::PlatformFact {
             crds: self.polyaxon_crds.clone(),
             run_pods: self.pods.iter().filter(|p| p.run.is_some()).count(),
+            run_objects: self.events.iter().filter(|e| e.run.is_some()).count()
+                + self.jobs.iter().filter(|j| j.run.is_some()).count()
+                + self.operations.iter().filter(|o| o.run.is_some()).count()
+                + self.records.len(),
             platform_pods: self
                 .pods
                 .iter()

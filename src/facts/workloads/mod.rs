@@ -9,3 +9,4 @@ pub mod placement;
 pub mod platform;
 pub mod pod;
 pub mod run;
+pub mod service;

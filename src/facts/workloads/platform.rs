@@ -16,6 +16,9 @@ pub struct PlatformFact {
     pub crds: Option<BTreeSet<String>>,
     pub run_pods: usize,
     pub platform_pods: usize,
+    /// A run's other objects: Jobs, custom resources, events about a
+    /// run's objects, Polyaxon's records of runs.
+    pub run_objects: usize,
 }
 
 pub const FIELDS: &[FieldSpec] = &[
@@ -35,7 +38,11 @@ pub const FIELDS: &[FieldSpec] = &[
         Number,
         "pods of Polyaxon's platform (api, agent, operator, ...)",
     ),
-    field("polyaxon_seen", Bool, "any run or platform pod was seen"),
+    field(
+        "polyaxon_seen",
+        Bool,
+        "any run or platform pod was seen, or another object of a run (a Job, a Deployment's or Job's events, a record)",
+    ),
 ];
 
 impl FieldSource for PlatformFact {
@@ -49,7 +56,9 @@ impl FieldSource for PlatformFact {
             "crds_checked" => Some(Value::Bool(self.crds.is_some())),
             "run_pods" => Some(num(self.run_pods as f64)),
             "platform_pods" => Some(num(self.platform_pods as f64)),
-            "polyaxon_seen" => Some(Value::Bool(self.run_pods + self.platform_pods > 0)),
+            "polyaxon_seen" => Some(Value::Bool(
+                self.run_pods + self.platform_pods + self.run_objects > 0,
+            )),
             _ => None,
         }
     }
