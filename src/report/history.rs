@@ -40,13 +40,7 @@ pub struct Moment {
 impl History {
     pub fn of(record: &RunRecord, in_cluster: bool) -> History {
         History {
-            run: RunRef {
-                uuid: record.uuid.clone(),
-                owner: record.owner.clone(),
-                project: record.project.clone(),
-                name: record.name.clone(),
-                kind: record.kind.clone(),
-            },
+            run: record.run_ref(),
             status: record.status.clone(),
             in_cluster,
             source: if in_cluster {

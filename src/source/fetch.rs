@@ -382,8 +382,8 @@ fn describe_client_error(error: &kube::Error) -> String {
     text
 }
 
-/// Percent-encodes a continue token for a query string.
-/// Percent-encodes a query value (a continue token, a selector).
+/// Percent-encodes a query value (a continue token, a selector, a Polyaxon
+/// query).
 pub fn encode(token: &str) -> String {
     let mut out = String::with_capacity(token.len());
     for byte in token.bytes() {

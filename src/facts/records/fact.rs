@@ -155,13 +155,7 @@ impl RunRecordFact {
             .or(record.conditions.last())
             .cloned();
         RunRecordFact {
-            run: RunRef {
-                uuid: record.uuid.clone(),
-                owner: record.owner.clone(),
-                project: record.project.clone(),
-                name: record.name.clone(),
-                kind: record.kind.clone(),
-            },
+            run: record.run_ref(),
             status: record.status.clone(),
             namespace: record
                 .namespace

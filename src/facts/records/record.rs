@@ -131,6 +131,17 @@ impl RunRecord {
         self.conditions = conditions;
     }
 
+    /// The run as findings name it.
+    pub fn run_ref(&self) -> crate::facts::RunRef {
+        crate::facts::RunRef {
+            uuid: self.uuid.clone(),
+            owner: self.owner.clone(),
+            project: self.project.clone(),
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+        }
+    }
+
     /// Done: succeeded, failed, stopped, ...
     pub fn is_done(&self) -> bool {
         DONE.contains(&self.status.as_str())

@@ -214,7 +214,7 @@ impl<'a> Client<'a> {
     /// language: `status:failed|stopped,updated_at:>2026-12-07T10:00`).
     pub async fn runs(&self, project: &str, query: &str) -> Result<Vec<RunRecord>, Failure> {
         let path = format!("/api/v1/{}/{project}/runs", self.owner);
-        let query = format!("query={}", encode(query));
+        let query = format!("query={}", crate::source::fetch::encode(query));
         let items = self.pages(&path, &query).await?;
         // List items may leave out where they belong: it is where they
         // were listed.
@@ -298,18 +298,4 @@ fn log_line(value: &Json) -> LogLine {
         container: text("container"),
         value: text("value"),
     }
-}
-
-/// A query string value, percent-encoded.
-fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }

@@ -400,13 +400,7 @@ fn log_tails(record: &RunRecord) -> Vec<LogTail> {
         .into_iter()
         .map(|((pod, container), text)| {
             let mut tail = LogTail::from_text(namespace, pod, container, &text);
-            tail.run = Some(crate::facts::RunRef {
-                uuid: record.uuid.clone(),
-                owner: record.owner.clone(),
-                project: record.project.clone(),
-                name: record.name.clone(),
-                kind: record.kind.clone(),
-            });
+            tail.run = Some(record.run_ref());
             tail
         })
         .collect()
