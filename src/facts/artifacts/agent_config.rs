@@ -12,6 +12,7 @@ use serde::Deserialize;
 pub const ADDITIONAL_NAMESPACES: &str = "POLYAXON_ADDITIONAL_NAMESPACES";
 pub const RUNS_SA: &str = "POLYAXON_AGENT_RUNS_SA";
 pub const ARTIFACTS_STORE: &str = "POLYAXON_AGENT_ARTIFACTS_STORE";
+pub const CONNECTIONS: &str = "POLYAXON_AGENT_CONNECTIONS";
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AgentConfig {
@@ -21,6 +22,9 @@ pub struct AgentConfig {
     pub runs_service_account: Option<String>,
     /// The artifacts store's connection, as JSON text.
     pub artifacts_store: Option<String>,
+    /// The claims runs mount through the catalog: the artifacts store and
+    /// the connections of kind volume_claim (`schema.volumeClaim`).
+    pub connection_claims: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -40,6 +44,8 @@ struct Keys {
     runs_sa: Option<String>,
     #[serde(default, rename = "POLYAXON_AGENT_ARTIFACTS_STORE")]
     artifacts_store: Option<String>,
+    #[serde(default, rename = "POLYAXON_AGENT_CONNECTIONS")]
+    connections: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -55,7 +61,11 @@ impl AgentConfig {
     pub fn from_json(json: &str) -> serde_json::Result<Option<AgentConfig>> {
         let map: ConfigMap = serde_json::from_str(json)?;
         let keys = map.data.unwrap_or_default();
-        if keys.additional.is_none() && keys.runs_sa.is_none() && keys.artifacts_store.is_none() {
+        if keys.additional.is_none()
+            && keys.runs_sa.is_none()
+            && keys.artifacts_store.is_none()
+            && keys.connections.is_none()
+        {
             return Ok(None);
         }
         let Some(name) = map.metadata.name else {
@@ -73,6 +83,10 @@ impl AgentConfig {
                 .runs_sa
                 .map(|sa| sa.trim().to_string())
                 .filter(|sa| !sa.is_empty()),
+            connection_claims: volume_claims(
+                keys.artifacts_store.as_deref(),
+                keys.connections.as_deref(),
+            ),
             artifacts_store: keys.artifacts_store,
         }))
     }
@@ -83,7 +97,7 @@ impl AgentConfig {
 pub fn bundle_form(object: &serde_json::Value) -> Option<serde_json::Value> {
     let data = object.get("data")?.as_object()?;
     let kept: serde_json::Map<String, serde_json::Value> =
-        [ADDITIONAL_NAMESPACES, RUNS_SA, ARTIFACTS_STORE]
+        [ADDITIONAL_NAMESPACES, RUNS_SA, ARTIFACTS_STORE, CONNECTIONS]
             .iter()
             .filter_map(|key| data.get(*key).map(|v| (key.to_string(), v.clone())))
             .collect();
@@ -97,6 +111,38 @@ pub fn bundle_form(object: &serde_json::Value) -> Option<serde_json::Value> {
         "metadata": {"name": metadata.get("name"), "namespace": metadata.get("namespace")},
         "data": kept,
     }))
+}
+
+/// The claims of the catalog's connections of kind volume_claim (the
+/// artifacts store's one object, the connections' list), in the chart's
+/// shape: `{"name": "data", "kind": "volume_claim", "schema":
+/// {"volumeClaim": "my-pvc", "mountPath": "/data"}}`.
+fn volume_claims(store: Option<&str>, connections: Option<&str>) -> Vec<String> {
+    let mut connections_found: Vec<serde_json::Value> = Vec::new();
+    if let Some(Ok(value)) = store.map(serde_json::from_str::<serde_json::Value>) {
+        connections_found.push(value);
+    }
+    if let Some(Ok(serde_json::Value::Array(list))) =
+        connections.map(serde_json::from_str::<serde_json::Value>)
+    {
+        connections_found.extend(list);
+    }
+    let mut claims: Vec<String> = connections_found
+        .iter()
+        .filter(|c| c.get("kind").and_then(|k| k.as_str()) == Some("volume_claim"))
+        .filter_map(|c| {
+            let schema = c.get("schema")?;
+            schema
+                .get("volumeClaim")
+                .or_else(|| schema.get("volume_claim"))?
+                .as_str()
+                .map(str::to_string)
+        })
+        .filter(|claim| !claim.is_empty())
+        .collect();
+    claims.sort();
+    claims.dedup();
+    claims
 }
 
 /// The agent's additional namespaces: a JSON list or a comma-separated one.
@@ -162,7 +208,9 @@ mod tests {
         )
         .unwrap();
         let kept = bundle_form(&agent).unwrap();
-        assert_eq!(kept["data"].as_object().unwrap().len(), 1);
+        // The connections stay: a bundle is judged as the cluster is, and
+        // their claims are checked before a run mounts them.
+        assert_eq!(kept["data"].as_object().unwrap().len(), 2);
         assert_eq!(kept["metadata"]["namespace"], "polyaxon");
         assert!(kept["metadata"].get("annotations").is_none());
         let read = AgentConfig::from_json(&kept.to_string()).unwrap().unwrap();
@@ -187,6 +235,20 @@ mod tests {
         let parsed: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(parsed["secret"]["name"], "s3-secret");
         assert!(!kept.to_string().contains("wJalrXUtnFEMI"), "{kept}");
-        assert!(kept["data"].get("POLYAXON_AGENT_CONNECTIONS").is_none());
+        assert_eq!(kept["data"]["POLYAXON_AGENT_CONNECTIONS"], "[]");
+    }
+
+    #[test]
+    fn the_catalogs_volume_claims_are_the_store_and_the_connections_of_that_kind() {
+        let store = r#"{"name":"store","kind":"volume_claim","schema":{"volumeClaim":"plx-artifacts","mountPath":"/plx"}}"#;
+        let connections = r#"[{"name":"data","kind":"volume_claim","schema":{"volumeClaim":"datasets","mountPath":"/data"}},
+            {"name":"repo","kind":"git","schema":{"url":"https://github.com/acme/train"}},
+            {"name":"host","kind":"host_path","schema":{"hostPath":"/mnt","mountPath":"/mnt"}}]"#;
+        let agent = serde_json::json!({
+            "metadata": {"name": "plx-polyaxon-agent-config", "namespace": "polyaxon"},
+            "data": {ARTIFACTS_STORE: store, CONNECTIONS: connections},
+        });
+        let read = AgentConfig::from_json(&agent.to_string()).unwrap().unwrap();
+        assert_eq!(read.connection_claims, vec!["datasets", "plx-artifacts"]);
     }
 }

@@ -615,6 +615,49 @@ impl Inventory {
                 }
             }
         }
+        // The claims runs depend on through the agent's catalog are judged
+        // before a run mounts them: where the agent runs runs, and wherever
+        // else the claim exists.
+        let judged: BTreeSet<(String, String)> = facts
+            .iter()
+            .filter_map(|f| Some((f.subject.namespace.clone()?, f.claim.clone())))
+            .collect();
+        let mut catalog: BTreeSet<(String, String)> = BTreeSet::new();
+        for config in &self.agent_configs {
+            for claim in &config.connection_claims {
+                catalog.insert((config.namespace.clone(), claim.clone()));
+                for namespace in &config.additional_namespaces {
+                    if found.contains_key(&(namespace.as_str(), claim.as_str())) {
+                        catalog.insert((namespace.clone(), claim.clone()));
+                    }
+                }
+            }
+        }
+        for (namespace, claim) in catalog {
+            if judged.iter().any(|(n, c)| *n == namespace && *c == claim) {
+                continue;
+            }
+            let key = (namespace.as_str(), claim.as_str());
+            let subject = Subject {
+                kind: claim::CATALOG_KIND.into(),
+                namespace: Some(namespace.clone()),
+                name: claim.clone(),
+                run: None,
+            };
+            let mut fact = claim::ClaimFact::join(
+                subject,
+                None,
+                &claim,
+                found.get(&key).copied(),
+                &classes,
+                complaints
+                    .get(&key)
+                    .map(|e| (e.reason.to_string(), e.message.clone())),
+                users.get(&key).cloned().unwrap_or_default(),
+            );
+            fact.classes_collected |= classes_collected;
+            facts.push(fact);
+        }
         facts
     }
 }

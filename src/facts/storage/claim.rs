@@ -11,6 +11,10 @@ use crate::facts::Fact;
 use crate::facts::shared::subject::{Evidence, Subject};
 use crate::facts::shared::value::{FieldSource, FieldSpec, FieldType::*, Value, field, num, text};
 
+/// The subject kind of a claim judged for the agent's connections catalog,
+/// before any run mounts it.
+pub const CATALOG_KIND: &str = "PersistentVolumeClaim";
+
 /// A PersistentVolumeClaim as collected.
 #[derive(Debug, Clone, Default)]
 pub struct Claim {
@@ -227,7 +231,17 @@ impl FieldSource for ClaimFact {
     fn field(&self, name: &str) -> Option<Value<'_>> {
         let found = self.found.as_ref();
         match name {
+            // A claim of the agent's connections no run mounts yet: said
+            // as such, since no run waits on it.
+            "subject" if self.subject.kind == CATALOG_KIND => Some(text(format!(
+                "Claim {}/{} (runs mount it through the agent's connections)",
+                self.subject.namespace.as_deref().unwrap_or_default(),
+                self.claim
+            ))),
             "subject" => Some(text(self.subject.label())),
+            "pending_for" if self.subject.kind == CATALOG_KIND => {
+                Some(text("before any run mounts it".to_string()))
+            }
             "pending_for" => Some(text(crate::facts::shared::duration::pending_for(
                 self.pending_seconds,
             ))),
