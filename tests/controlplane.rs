@@ -1400,7 +1400,7 @@ fn the_real_schedulers_words_are_the_pinned_corpus_and_pxdoctor_reads_each() {
             resources: small(),
             extra: claim("local-data"),
             lead: "PXD-PEND-013",
-            gap: Some("PXD-PEND-099"),
+            gap: None,
         },
     ];
     let mut observed: Vec<(String, String)> = Vec::new();
