@@ -586,11 +586,9 @@ fn a_gpu_run_that_does_not_fit_gets_the_snapshots_findings_from_the_real_schedul
         "3 of 4 nodes: not enough free nvidia.com/gpu (the run requests 4, the most free is 2 on gpu-3)",
         "the nearest node is gpu-3, which lacks 2 nvidia.com/gpu",
         // 1.35+ and 1.34.x patches name no taint ("had untolerated
-        // taint(s)"); the snapshot's 1.29 wording does, and there the
-        // finding says "taint dedicated=infer:NoSchedule that the run does
-        // not tolerate (on infer-1)". From the nodes pxdoctor could name
-        // it here too: docs/controlplane.md, differences.
-        "1 of 4 nodes: taint that the run does not tolerate",
+        // taint(s)"): pxdoctor names it from the nodes, as the 1.29
+        // wording of the snapshot does.
+        "1 of 4 nodes: taint dedicated=infer:NoSchedule that the run does not tolerate (on infer-1)",
     ] {
         assert!(four.contains(says), "{says:?} in {four}");
     }
@@ -638,9 +636,12 @@ fn a_node_selector_no_node_matches_and_an_untolerated_taint_are_both_named() {
         text.contains("3 of 4 nodes: do not match the run's node selector or node affinity"),
         "{text}"
     );
-    // The 1.35+ wording names no taint; nor does the finding (see (a)).
+    // The 1.35+ wording names no taint; the finding names it from the
+    // nodes (see (a)).
     assert!(
-        text.contains("1 of 4 nodes: taint that the run does not tolerate"),
+        text.contains(
+            "1 of 4 nodes: taint dedicated=infer:NoSchedule that the run does not tolerate"
+        ),
         "{text}"
     );
 }

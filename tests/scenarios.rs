@@ -212,3 +212,35 @@ fn a_snapshot_with_crds_but_none_of_polyaxons_reports_them_missing() {
     let (report, _) = check_json(dir.path(), &["--only", "platform"]);
     assert_eq!(report["findings"].as_array().unwrap().len(), 0);
 }
+
+/// Since 1.35 (and in 1.34 patches) the scheduler writes "had untolerated
+/// taint(s)" without the taint (kubernetes pkg/scheduler/framework/plugins/
+/// tainttoleration, as the real v1.37.2 scheduler wrote it in the control
+/// plane tier): the finding names the taint and its node from the nodes, as
+/// it does from the 1.29 wording.
+#[test]
+fn the_taint_the_newer_wording_leaves_out_is_named_from_the_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(testdata("gpu-shortage")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "had untolerated taint {dedicated: infer}",
+            "had untolerated taint(s)",
+        );
+        std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
+    }
+    let (report, _) = check_json(dir.path(), &[]);
+    let four = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "PXD-PEND-002" && subject(f).contains("plx-operation-5200fc5c"))
+        .expect("the 4-GPU run's finding");
+    let said = four["explanation"].as_str().unwrap();
+    assert!(
+        said.contains(
+            "1 of 4 nodes: taint dedicated=infer:NoSchedule that the run does not tolerate (on infer-1)"
+        ),
+        "{said}"
+    );
+}

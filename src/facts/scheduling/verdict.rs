@@ -479,6 +479,21 @@ impl SchedulingFact {
         if let Some(resource) = self.resource.clone() {
             self.enrich_resource(pod, index, &resource);
         }
+        // Since 1.35 the scheduler says "had untolerated taint(s)" without
+        // the taint: the nodes name it, as the pod's tolerations judge them.
+        if self.taint_key.is_none() && self.segment.text.contains("untolerated taint") {
+            self.taint_key = nodes.iter().find_map(|node| {
+                node.taints
+                    .iter()
+                    .find(|taint| {
+                        matches!(taint.effect.as_str(), "NoSchedule" | "NoExecute")
+                            && !pod
+                                .placement
+                                .tolerates(&taint.key, &taint.value, &taint.effect)
+                    })
+                    .map(|taint| taint.key.clone())
+            });
+        }
         // Evidence beyond EVIDENCE_NODES is never built: this runs for
         // every cause of every Pending pod, over every node.
         if let Some(key) = self.taint_key.clone() {
