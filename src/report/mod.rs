@@ -12,7 +12,7 @@ pub mod schema;
 pub mod short;
 pub mod table;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -356,31 +356,54 @@ fn yield_fallbacks(findings: Vec<Finding>) -> Vec<Finding> {
     // The worst leads, so nothing is hidden under a milder finding; among
     // equals, current words (they say why) before durable status.
     loose.sort_by(|a, b| (a.severity, a.fallback, &a.rule).cmp(&(b.severity, b.fallback, &b.rule)));
-    let same_object = |a: &Finding, b: &Finding| {
-        (&a.subject.kind, &a.subject.namespace, &a.subject.name)
-            == (&b.subject.kind, &b.subject.namespace, &b.subject.name)
+    // Findings indexed once by object and by run: each fallback looks only
+    // at its own object's and run's findings (scanning every finding for
+    // each fallback was fallbacks x findings).
+    let object = |f: &Finding| {
+        (
+            f.subject.kind.clone(),
+            f.subject.namespace.clone(),
+            f.subject.name.clone(),
+        )
     };
-    let same_run = |a: &Finding, b: &Finding| {
-        let run = |f: &Finding| f.subject.run.as_ref().map(|run| run.uuid.clone());
-        !matches!(a.subject.kind.as_str(), "Pod" | "Node") && run(a).is_some() && run(a) == run(b)
-    };
+    let mut by_object: HashMap<(String, Option<String>, String), Vec<usize>> = HashMap::new();
+    let mut by_run: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, finding) in kept.iter().enumerate() {
+        by_object.entry(object(finding)).or_default().push(i);
+        if let Some(run) = &finding.subject.run {
+            by_run.entry(run.uuid.clone()).or_default().push(i);
+        }
+    }
     let mut leads: Vec<Finding> = Vec::new();
+    let mut lead_of: HashMap<(String, Option<String>, String), usize> = HashMap::new();
     for fallback in loose {
-        let host = |tests: &dyn Fn(&Finding) -> bool| {
-            kept.iter()
-                .enumerate()
-                .filter(|(_, k)| k.severity <= fallback.severity && tests(k))
-                .min_by_key(|(_, k)| k.severity)
-                .map(|(i, _)| i)
+        // The worst finding among `candidates` (the first of equals) that
+        // is at least as severe as the fallback and passes `tests`.
+        let host = |candidates: Option<&Vec<usize>>, tests: &dyn Fn(&Finding) -> bool| {
+            candidates?
+                .iter()
+                .copied()
+                .filter(|&i| kept[i].severity <= fallback.severity && tests(&kept[i]))
+                .min_by_key(|&i| kept[i].severity)
         };
-        let host = host(&|k| same_object(k, &fallback) && k.category == fallback.category)
-            .or_else(|| host(&|k| same_object(k, &fallback)))
-            .or_else(|| host(&|k| same_run(&fallback, k)));
+        let own = by_object.get(&object(&fallback));
+        // A run's Job or custom resource speaks for the run: any finding
+        // about the same run may host it.
+        let run = fallback
+            .subject
+            .run
+            .as_ref()
+            .filter(|_| !matches!(fallback.subject.kind.as_str(), "Pod" | "Node"))
+            .and_then(|run| by_run.get(&run.uuid));
+        let host = host(own, &|k| k.category == fallback.category)
+            .or_else(|| host(own, &|_| true))
+            .or_else(|| host(run, &|_| true));
         let target = match host {
             Some(i) => &mut kept[i],
-            None => match leads.iter().position(|l| same_object(l, &fallback)) {
-                Some(i) => &mut leads[i],
+            None => match lead_of.get(&object(&fallback)) {
+                Some(&i) => &mut leads[i],
                 None => {
+                    lead_of.insert(object(&fallback), leads.len());
                     leads.push(fallback);
                     continue;
                 }
