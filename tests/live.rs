@@ -683,12 +683,11 @@ fn a_bundle_judges_rbac_like_the_cluster_and_keeps_only_the_agents_keys() {
     );
     assert!(text.contains("=== cluster/clusterroles.rbac.authorization.k8s.io.json"));
     assert!(text.contains("POLYAXON_ADDITIONAL_NAMESPACES"));
+    // The connections catalog stays: its claims are judged before a run
+    // mounts them, offline as live.
+    assert!(text.contains("POLYAXON_AGENT_CONNECTIONS"));
     // Other ConfigMaps, and the agent's other keys, stay out.
-    for absent in [
-        "POLYAXON_AGENT_CONNECTIONS",
-        "kube-root-ca.crt",
-        "POLYAXON_LOG_LEVEL",
-    ] {
+    for absent in ["kube-root-ca.crt", "POLYAXON_LOG_LEVEL"] {
         assert!(!text.contains(absent), "bundle holds {absent}");
     }
     let live = json(&pxdoctor(&["check", "-o", "json"], Some(&kubeconfig)));
