@@ -595,24 +595,33 @@ impl Inventory {
             }
         }
         let classes_collected = self.kinds_seen.contains("StorageClass");
+        // One claim of `namespace`, as `subject` (a Pending pod, or the
+        // claim itself) depends on it.
+        let fact_of = |subject: Subject, pending: Option<i64>, namespace: &str, claim: &str| {
+            let key = (namespace, claim);
+            let mut fact = claim::ClaimFact::join(
+                subject,
+                pending,
+                claim,
+                found.get(&key).copied(),
+                &classes,
+                complaints
+                    .get(&key)
+                    .map(|e| (e.reason.to_string(), e.message.clone())),
+                users.get(&key).cloned().unwrap_or_default(),
+            );
+            fact.classes_collected |= classes_collected;
+            fact
+        };
         let mut facts = Vec::new();
         for pod in self.pods.iter().filter(|p| p.phase == "Pending") {
             for claim in &pod.claims {
-                let key = (pod.namespace.as_str(), claim.as_str());
-                facts.push(claim::ClaimFact::join(
+                facts.push(fact_of(
                     pod.subject(),
                     pod.pending_seconds,
+                    &pod.namespace,
                     claim,
-                    found.get(&key).copied(),
-                    &classes,
-                    complaints
-                        .get(&key)
-                        .map(|e| (e.reason.to_string(), e.message.clone())),
-                    users.get(&key).cloned().unwrap_or_default(),
                 ));
-                if let Some(fact) = facts.last_mut() {
-                    fact.classes_collected |= classes_collected;
-                }
             }
         }
         // The claims runs depend on through the agent's catalog are judged
@@ -637,26 +646,13 @@ impl Inventory {
             if judged.iter().any(|(n, c)| *n == namespace && *c == claim) {
                 continue;
             }
-            let key = (namespace.as_str(), claim.as_str());
             let subject = Subject {
                 kind: claim::CATALOG_KIND.into(),
                 namespace: Some(namespace.clone()),
                 name: claim.clone(),
                 run: None,
             };
-            let mut fact = claim::ClaimFact::join(
-                subject,
-                None,
-                &claim,
-                found.get(&key).copied(),
-                &classes,
-                complaints
-                    .get(&key)
-                    .map(|e| (e.reason.to_string(), e.message.clone())),
-                users.get(&key).cloned().unwrap_or_default(),
-            );
-            fact.classes_collected |= classes_collected;
-            facts.push(fact);
+            facts.push(fact_of(subject, None, &namespace, &claim));
         }
         facts
     }
